@@ -1,0 +1,121 @@
+"""Load any results the tool accepts, deciding the format from the content, never the file name.
+
+Accepted: the project's schema; a provider's raw results in the old scripts' layout (one JSON
+object mapping image stem to that image's raw response: ``naver.json``, ``kakao.json``,
+``jenti.json``, ``tesseract.json``); an ICDAR-style folder or zip of ``res_<stem>.txt`` files.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import zipfile
+from pathlib import Path
+from types import ModuleType
+from typing import Any, Mapping
+
+from adapters import jenti, kakao, naver
+from adapters.errors import InputError
+from adapters.schema import ImageResult, Item, ResultSet, is_schema_document, parse_result_set
+from adapters.wire import ResponseFormatError
+from gt.reader import read_annotations
+
+log = logging.getLogger("bench")
+
+ICDAR = "icdar"
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".gif")
+
+
+def image_key(name: str) -> str:
+    """Old scripts keyed results by stem or by file name; both mean the stem."""
+    base = name.rsplit("/", 1)[-1]
+    stem, dot, suffix = base.rpartition(".")
+    return stem if dot and f".{suffix.lower()}" in IMAGE_SUFFIXES and stem else base
+
+
+def raw_parsers() -> dict[str, ModuleType]:
+    """Every provider module that can parse raw responses, by provider name."""
+    parsers: dict[str, ModuleType] = {naver.NAME: naver, kakao.NAME: kakao, jenti.NAME: jenti}
+    try:
+        from adapters import tesseract
+    except ImportError:  # the local engine module is optional for parsing other providers
+        return parsers
+    parsers[tesseract.NAME] = tesseract
+    return parsers
+
+
+def detect_provider(raw_by_stem: Mapping[str, Any], source: str) -> str:
+    """The one provider whose responses these are; mixed or unknown content is an input error."""
+    parsers = raw_parsers()
+    votes: dict[str, str] = {}
+    for stem, raw in raw_by_stem.items():
+        claims = [name for name, module in parsers.items() if module.looks_like(raw)]
+        if len(claims) == 1:
+            votes.setdefault(claims[0], stem)
+    if len(votes) > 1:
+        described = "; ".join(f"{stem!r} looks like {name}" for name, stem in votes.items())
+        raise InputError(f"{source}: responses from more than one provider in one file ({described})")
+    if votes:
+        return next(iter(votes))
+    if raw_by_stem and all(raw == {} for raw in raw_by_stem.values()):
+        return jenti.NAME  # only Light-OCR answers "no text" with an empty object
+    raise InputError(
+        f"{source}: cannot tell which provider produced these responses; expected the project's "
+        f"schema or a JSON object mapping image names to NAVER, Kakao, Light-OCR or Tesseract responses")
+
+
+def parse_raw_layout(raw_by_stem: Mapping[str, Any], source: str) -> ResultSet:
+    """Parse every image's raw response; a broken one becomes an error entry naming the image."""
+    provider = detect_provider(raw_by_stem, source)
+    parser = raw_parsers()[provider]
+    images: dict[str, ImageResult] = {}
+    seen: dict[str, str] = {}
+    for name, raw in raw_by_stem.items():
+        stem = image_key(name)
+        if stem in seen:
+            raise InputError(f"{source}: two entries for image {stem!r}: {seen[stem]!r} and {name!r}")
+        seen[stem] = name
+        try:
+            images[stem] = parser.parse(raw)
+        except ResponseFormatError as exc:
+            log.warning("%s: image %r: unreadable %s response (%s); counted as an error", source, stem, provider, exc)
+            images[stem] = ImageResult.failed(f"unreadable {provider} response: {exc}")
+    return ResultSet(provider=provider, images=images)
+
+
+def read_json(path: Path) -> Any:
+    """JSON from a file in UTF-8 with or without BOM, with errors that name the file and position."""
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{path}: not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}") from None
+
+
+def load_icdar_predictions(source: Path) -> ResultSet:
+    """ICDAR-style ``res_<stem>.txt`` / ``<stem>.txt`` files: one scored word per line, text optional."""
+    annotations = read_annotations(source, dont_care=None)
+    return ResultSet(
+        provider=ICDAR,
+        images={
+            stem: ImageResult.ok(Item(polygon=w.points, text=w.text) for w in words)
+            for stem, words in annotations.images.items()
+        },
+    )
+
+
+def load_results(path: Path | str) -> ResultSet:
+    """Read predictions from a schema file, a raw-layout file, or an ICDAR folder / zip."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{path}: no such file or folder")
+    if path.is_dir() or zipfile.is_zipfile(path):
+        return load_icdar_predictions(path)
+    doc = read_json(path)
+    if is_schema_document(doc):
+        return parse_result_set(doc, str(path))
+    if not isinstance(doc, Mapping):
+        raise InputError(f"{path}: expected a JSON object mapping image names to responses, got {type(doc).__name__}")
+    return parse_raw_layout(doc, str(path))

@@ -1,0 +1,203 @@
+"""The common, versioned schema every provider's response is normalized into.
+
+A results document is JSON::
+
+    {"schema": "korean-ocr-bench/results", "version": 1, "provider": "naver",
+     "images": {
+        "<image stem>": {"status": "ok", "width": 583, "height": 822,
+                         "items": [{"polygon": [[x, y], ...] | null, "text": "...",
+                                    "confidence": 0.93 | null, "granularity": "word"}]},
+        "<image stem>": {"status": "error", "error": "why"}}}
+
+Keeping it small and strict means re-scoring never needs the provider again and a
+hand-edited file fails loudly at the first bad field instead of skewing numbers.
+"""
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+from adapters.errors import SchemaError
+
+SCHEMA_NAME = "korean-ocr-bench/results"
+SCHEMA_VERSION = 1
+GRANULARITIES = ("word", "line", "region")
+STATUSES = ("ok", "error")
+
+Point = tuple[float, float]
+
+
+@dataclass(frozen=True)
+class Item:
+    """One recognized piece of text. ``polygon`` is None when the provider gave no geometry."""
+
+    polygon: tuple[Point, ...] | None
+    text: str
+    confidence: float | None = None
+    granularity: str = "word"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "polygon": None if self.polygon is None else [[x, y] for x, y in self.polygon],
+            "text": self.text,
+            "confidence": self.confidence,
+            "granularity": self.granularity,
+        }
+
+
+@dataclass(frozen=True)
+class ImageResult:
+    """What one provider returned for one image: items, or an error with its reason."""
+
+    status: str
+    items: tuple[Item, ...] = ()
+    error: str | None = None
+    width: int | None = None
+    height: int | None = None
+
+    @classmethod
+    def ok(cls, items: Iterable[Item], width: int | None = None, height: int | None = None) -> "ImageResult":
+        return cls(status="ok", items=tuple(items), width=width, height=height)
+
+    @classmethod
+    def failed(cls, reason: str) -> "ImageResult":
+        return cls(status="error", error=reason)
+
+    @property
+    def is_ok(self) -> bool:
+        return self.status == "ok"
+
+    def to_json(self) -> dict[str, Any]:
+        if not self.is_ok:
+            return {"status": "error", "error": self.error}
+        out: dict[str, Any] = {"status": "ok"}
+        if self.width is not None:
+            out["width"] = self.width
+        if self.height is not None:
+            out["height"] = self.height
+        out["items"] = [item.to_json() for item in self.items]
+        return out
+
+
+@dataclass
+class ResultSet:
+    """All images of one provider's run, keyed by image stem."""
+
+    provider: str
+    images: dict[str, ImageResult] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "schema": SCHEMA_NAME,
+            "version": SCHEMA_VERSION,
+            "provider": self.provider,
+            "images": {stem: result.to_json() for stem, result in self.images.items()},
+        }
+
+    def save(self, path: Path) -> None:
+        """Write atomically so a crash never leaves half a results file behind."""
+        path = Path(path)
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text(json.dumps(self.to_json(), ensure_ascii=False, indent=1), encoding="utf-8")
+        tmp.replace(path)
+
+
+def is_schema_document(doc: Any) -> bool:
+    """True when ``doc`` claims to be a normalized results document (it may still be invalid)."""
+    return isinstance(doc, Mapping) and doc.get("schema") == SCHEMA_NAME
+
+
+def _number(value: Any, where: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise SchemaError(f"{where}: expected a finite number, got {value!r}")
+    return float(value)
+
+
+def _parse_polygon(value: Any, where: str) -> tuple[Point, ...] | None:
+    if value is None:
+        return None
+    if not isinstance(value, list):
+        raise SchemaError(f"{where}: expected a list of [x, y] points or null, got {type(value).__name__}")
+    points = []
+    for k, point in enumerate(value):
+        if not isinstance(point, list) or len(point) != 2:
+            raise SchemaError(f"{where}[{k}]: expected an [x, y] pair, got {point!r}")
+        points.append((_number(point[0], f"{where}[{k}][0]"), _number(point[1], f"{where}[{k}][1]")))
+    return tuple(points)
+
+
+def parse_item(value: Any, where: str) -> Item:
+    """Validate one item object of the schema."""
+    if not isinstance(value, Mapping):
+        raise SchemaError(f"{where}: expected an object, got {type(value).__name__}")
+    unknown = set(value) - {"polygon", "text", "confidence", "granularity"}
+    if unknown:
+        raise SchemaError(f"{where}: unknown field(s) {sorted(unknown)}")
+    if "text" not in value or not isinstance(value["text"], str):
+        raise SchemaError(f"{where}.text: expected a string")
+    confidence = value.get("confidence")
+    if confidence is not None:
+        confidence = _number(confidence, f"{where}.confidence")
+        if not 0.0 <= confidence <= 1.0:
+            raise SchemaError(f"{where}.confidence: expected a value in [0, 1], got {confidence}")
+    granularity = value.get("granularity", "word")
+    if granularity not in GRANULARITIES:
+        raise SchemaError(f"{where}.granularity: expected one of {', '.join(GRANULARITIES)}, got {granularity!r}")
+    return Item(
+        polygon=_parse_polygon(value.get("polygon"), f"{where}.polygon"),
+        text=value["text"],
+        confidence=confidence,
+        granularity=granularity,
+    )
+
+
+def _optional_size(value: Any, where: str) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise SchemaError(f"{where}: expected a positive integer, got {value!r}")
+    return value
+
+
+def parse_image_result(value: Any, where: str) -> ImageResult:
+    """Validate one image entry of the schema."""
+    if not isinstance(value, Mapping):
+        raise SchemaError(f"{where}: expected an object, got {type(value).__name__}")
+    status = value.get("status")
+    if status not in STATUSES:
+        raise SchemaError(f"{where}.status: expected 'ok' or 'error', got {status!r}")
+    if status == "error":
+        reason = value.get("error")
+        if not isinstance(reason, str) or not reason:
+            raise SchemaError(f"{where}.error: an error entry needs a non-empty reason string")
+        return ImageResult.failed(reason)
+    items = value.get("items")
+    if not isinstance(items, list):
+        raise SchemaError(f"{where}.items: expected a list")
+    return ImageResult.ok(
+        (parse_item(item, f"{where}.items[{k}]") for k, item in enumerate(items)),
+        width=_optional_size(value.get("width"), f"{where}.width"),
+        height=_optional_size(value.get("height"), f"{where}.height"),
+    )
+
+
+def parse_result_set(doc: Any, source: str = "results") -> ResultSet:
+    """Validate a whole results document; the error names the first problem found."""
+    if not is_schema_document(doc):
+        raise SchemaError(f"{source}: not a '{SCHEMA_NAME}' document")
+    version = doc.get("version")
+    if version != SCHEMA_VERSION:
+        raise SchemaError(f"{source}: unsupported schema version {version!r} (this tool reads version {SCHEMA_VERSION})")
+    provider = doc.get("provider")
+    if not isinstance(provider, str) or not provider:
+        raise SchemaError(f"{source}: 'provider' must be a non-empty string")
+    images = doc.get("images")
+    if not isinstance(images, Mapping):
+        raise SchemaError(f"{source}: 'images' must be an object mapping image stem to result")
+    return ResultSet(
+        provider=provider,
+        images={stem: parse_image_result(entry, f"{source}: images[{stem!r}]") for stem, entry in images.items()},
+    )

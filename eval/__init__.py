@@ -1,0 +1,1 @@
+"""Evaluation: polygon geometry, one-to-one IoU matching, text comparison and metrics."""

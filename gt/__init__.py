@@ -1,0 +1,1 @@
+"""Ground truth: readers for annotation folders and zips, dataset converters and generators."""

@@ -1,0 +1,168 @@
+"""Read ICDAR-style annotation folders or zips: one ``<stem>.txt`` per image, one word per line.
+
+A line is ``x1, y1, x2, y2, x3, y3, x4, y4, text``; the text is everything after the 8th
+comma (``1,000원`` stays whole). The same reader serves ground truth (``gt_<stem>.txt``) and
+ICDAR-style predictions (``res_<stem>.txt``), which differ only in that predictions may
+omit the text and have no don't-care marker.
+"""
+from __future__ import annotations
+
+import logging
+import re
+import unicodedata
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Iterator
+
+from adapters.errors import InputError
+from adapters.schema import Point
+
+log = logging.getLogger("bench")
+
+DONT_CARE = "###"
+STEM_PREFIXES = ("gt_", "res_")
+_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)")
+
+
+class GtFormatError(InputError):
+    """A malformed annotation line; the message names the file and the line number."""
+
+
+@dataclass(frozen=True)
+class Word:
+    """One annotated (or predicted) word: quadrilateral, text and whether it is scored."""
+
+    points: tuple[Point, ...]
+    text: str
+    care: bool = True
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class BadLine:
+    """A line that was skipped because of ``--skip-bad-lines``."""
+
+    source: str
+    line: int
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.source}, line {self.line}: {self.reason}"
+
+
+@dataclass
+class Annotations:
+    """Every image of a folder or zip, keyed by stem, with the lines that were skipped."""
+
+    images: dict[str, list[Word]] = field(default_factory=dict)
+    sources: dict[str, str] = field(default_factory=dict)
+    bad_lines: list[BadLine] = field(default_factory=list)
+
+
+def image_stem(file_name: str) -> str:
+    """``gt_img_1.txt`` / ``res_img_1.txt`` / ``img_1.txt`` -> ``img_1``."""
+    stem = Path(file_name).name
+    if stem.lower().endswith(".txt"):
+        stem = stem[:-4]
+    for prefix in STEM_PREFIXES:
+        if stem.startswith(prefix) and len(stem) > len(prefix):
+            return stem[len(prefix):]
+    return stem
+
+
+def decode_annotation(data: bytes, source: str) -> str:
+    """UTF-8 (BOM optional); anything else is tried as CP949, the legacy Korean Windows code page."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    try:
+        text = data.decode("cp949")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{source}: neither UTF-8 nor CP949 text ({exc.reason} at byte {exc.start})") from None
+    log.warning("%s: not valid UTF-8, decoded as CP949", source)
+    return text
+
+
+def parse_line(line: str, text_required: bool = True) -> tuple[tuple[Point, ...], str]:
+    """Split one annotation line into four points and a text; ``ValueError`` says what is wrong."""
+    parts = line.split(",", 8)
+    if len(parts) < 8:
+        raise ValueError(f"expected 8 coordinates and a text, found {len(parts)} field(s)")
+    if len(parts) == 8 and text_required:
+        raise ValueError("expected 8 coordinates and a text, found no text")
+    numbers = []
+    for k, part in enumerate(parts[:8]):
+        token = part.strip()
+        if not _NUMBER.fullmatch(token):
+            raise ValueError(f"coordinate {k + 1} is not a number: {token!r}")
+        numbers.append(float(token))
+    text = parts[8].strip() if len(parts) == 9 else ""
+    if text_required and not text:
+        raise ValueError(f"empty text (mark don't-care regions with {DONT_CARE})")
+    return tuple((numbers[k], numbers[k + 1]) for k in range(0, 8, 2)), text
+
+
+def parse_annotation_text(
+    text: str,
+    source: str,
+    dont_care: frozenset[str] | None = frozenset({DONT_CARE}),
+    skip_bad_lines: bool = False,
+) -> tuple[list[Word], list[BadLine]]:
+    """Parse a whole file's text. ``dont_care=None`` reads predictions (text optional, all scored)."""
+    words: list[Word] = []
+    bad: list[BadLine] = []
+    markers = None if dont_care is None else {unicodedata.normalize("NFC", m) for m in dont_care}
+    for number, raw in enumerate(text.splitlines(), start=1):
+        if not raw.strip():
+            continue
+        try:
+            points, word_text = parse_line(raw, text_required=markers is not None)
+        except ValueError as exc:
+            if not skip_bad_lines:
+                raise GtFormatError(f"{source}, line {number}: {exc}: {raw.strip()[:80]!r}") from None
+            bad.append(BadLine(source, number, str(exc)))
+            continue
+        care = markers is None or unicodedata.normalize("NFC", word_text) not in markers
+        words.append(Word(points, word_text, care, number))
+    return words, bad
+
+
+def _annotation_files(source: Path) -> Iterator[tuple[str, str, bytes]]:
+    """Yield ``(display name, file name, bytes)`` for every ``.txt`` in a folder (recursively) or a zip."""
+    if source.is_dir():
+        for path in sorted(source.rglob("*.txt")):
+            if path.is_file():
+                yield str(path), path.name, path.read_bytes()
+    elif source.is_file() and zipfile.is_zipfile(source):
+        with zipfile.ZipFile(source) as archive:
+            for info in sorted(archive.infolist(), key=lambda i: i.filename):
+                name = info.filename
+                if info.is_dir() or not name.lower().endswith(".txt") or "__MACOSX" in name:
+                    continue
+                yield f"{source}:{name}", name, archive.read(info)
+    elif source.exists():
+        raise InputError(f"{source}: expected a folder or a .zip of .txt files")
+    else:
+        raise InputError(f"{source}: no such folder or zip file")
+
+
+def read_annotations(
+    source: Path | str,
+    dont_care: Iterable[str] | None = (DONT_CARE,),
+    skip_bad_lines: bool = False,
+) -> Annotations:
+    """Read every annotation file of ``source``; two files with the same stem are an error."""
+    source = Path(source)
+    markers = None if dont_care is None else frozenset(dont_care)
+    result = Annotations()
+    for name, file_name, data in _annotation_files(source):
+        stem = image_stem(file_name)
+        if stem in result.sources:
+            raise InputError(f"two annotation files for image {stem!r}: {result.sources[stem]} and {name}")
+        words, bad = parse_annotation_text(decode_annotation(data, name), name, markers, skip_bad_lines)
+        result.images[stem] = words
+        result.sources[stem] = name
+        result.bad_lines.extend(bad)
+    return result

@@ -1,0 +1,1 @@
+"""Reports: evaluation tables (CSV/JSON), plots, the HTML page and image overlays."""

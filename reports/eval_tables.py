@@ -1,0 +1,120 @@
+"""Write one evaluation to disk (summary.json, per_image.csv, matches.csv, sweep.csv) and
+format its headline numbers for the terminal.
+
+CSV files are UTF-8 with a BOM so Excel shows Korean text correctly when double-clicked.
+"""
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import asdict, fields
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+from eval.evaluate import Evaluation, MatchRow
+from eval.metrics import Counts, detection, end_to_end, recognition, summary
+
+CSV_ENCODING = "utf-8-sig"
+SUMMARY_FILE = "summary.json"
+PER_IMAGE_FILE = "per_image.csv"
+MATCHES_FILE = "matches.csv"
+SWEEP_FILE = "sweep.csv"
+
+
+def _flat_scores(c: Counts) -> dict[str, float]:
+    scores: dict[str, float] = {}
+    for prefix, block in (("det", detection(c)), ("e2e", end_to_end(c)), ("rec", recognition(c))):
+        scores.update({f"{prefix}_{k}": v for k, v in block.items() if k not in ("tp", "correct")})
+    return scores
+
+
+def summary_document(evaluation: Evaluation, provider: str, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """``summary.json``: headline numbers at the first threshold, plus how they were made."""
+    options = evaluation.options
+    doc = {
+        "provider": provider,
+        "iou": options.thresholds[0],
+        **summary(evaluation.totals(0)),
+        "unknown_predictions": len(evaluation.unknown_predictions),
+        "protocol": {
+            "thresholds": list(options.thresholds),
+            "min_score": options.min_score,
+            "text": asdict(options.text),
+            "unicode_normalization": "NFC",
+        },
+    }
+    doc.update(extra or {})
+    return doc
+
+
+def per_image_rows(evaluation: Evaluation) -> list[dict[str, Any]]:
+    rows = []
+    for image in evaluation.images:
+        counts = image.counts[0]
+        row: dict[str, Any] = {"image": image.stem, "status": image.status, "error": image.error or ""}
+        row.update({f.name: getattr(counts, f.name) for f in fields(counts)
+                    if f.name not in ("images", "accuracy_sum", "images_with_care",
+                                      "missing_predictions", "errors")})
+        row.update(_flat_scores(counts))
+        rows.append(row)
+    return rows
+
+
+def sweep_rows(evaluation: Evaluation) -> list[dict[str, Any]]:
+    rows = []
+    for k, threshold in enumerate(evaluation.options.thresholds):
+        counts = evaluation.totals(k)
+        rows.append({"iou": threshold, "gt_care": counts.gt_care, "pred_care": counts.pred_care,
+                     "tp": counts.tp, "correct": counts.correct, **_flat_scores(counts)})
+    return rows
+
+
+def match_rows(evaluation: Evaluation) -> Iterable[dict[str, Any]]:
+    for image in evaluation.images:
+        for row in image.rows:
+            yield asdict(row)
+
+
+def write_csv(path: Path, rows: Iterable[dict[str, Any]], columns: Sequence[str]) -> None:
+    with open(path, "w", encoding=CSV_ENCODING, newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(columns))
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({k: ("" if v is None else v) for k, v in row.items()})
+
+
+def write_evaluation(out: Path, evaluation: Evaluation, provider: str, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Write every output file into ``out`` and return the summary document."""
+    out.mkdir(parents=True, exist_ok=True)
+    doc = summary_document(evaluation, provider, extra)
+    (out / SUMMARY_FILE).write_text(json.dumps(doc, ensure_ascii=False, indent=2), encoding="utf-8")
+    per_image = per_image_rows(evaluation)
+    write_csv(out / PER_IMAGE_FILE, per_image, list(per_image[0]) if per_image else ["image"])
+    write_csv(out / MATCHES_FILE, match_rows(evaluation), [f.name for f in fields(MatchRow)])
+    sweep = sweep_rows(evaluation)
+    write_csv(out / SWEEP_FILE, sweep, list(sweep[0]))
+    return doc
+
+
+def format_table(evaluation: Evaluation, provider: str) -> str:
+    """A plain-text table of the headline numbers at every threshold, for the terminal."""
+    total = evaluation.totals(0)
+    lines = [
+        f"provider {provider}: {total.images} images, {total.gt_care} gt words "
+        f"(+{total.gt_dont_care} don't care), {total.pred_care} predictions scored",
+        f"missing predictions {total.missing_predictions}, errors {total.errors}, "
+        f"discarded (don't care) {total.pred_discarded}, no geometry {total.no_geometry}"
+        + (f", below min score {total.below_min_score}" if total.below_min_score else ""),
+        "",
+    ]
+    header = ["IoU", "det P", "det R", "det H", "e2e P", "e2e R", "e2e H", "acc", "acc|m", "CER", "jamoCER"]
+    body = []
+    for row in sweep_rows(evaluation):
+        body.append([f"{row['iou']:.2f}"] + [f"{100 * row[k]:.2f}" for k in (
+            "det_precision", "det_recall", "det_hmean", "e2e_precision", "e2e_recall", "e2e_hmean",
+            "rec_accuracy_micro", "rec_accuracy_matched", "rec_cer", "rec_jamo_cer")])
+    widths = [max(len(h), *(len(r[i]) for r in body)) for i, h in enumerate(header)]
+    lines.append("  ".join(h.rjust(w) for h, w in zip(header, widths)))
+    lines.extend("  ".join(c.rjust(w) for c, w in zip(r, widths)) for r in body)
+    lines.append("(percent; acc = correct / gt words, acc|m = correct / matched, CER over matched pairs)")
+    return "\n".join(lines)
