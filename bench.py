@@ -44,9 +44,21 @@ def main() -> None:
     truth, and report. Run `bench COMMAND --help` for a command's options and examples."""
 
 
+class _StderrHandler(logging.StreamHandler):
+    """Always writes to the current ``sys.stderr`` (which test runners and pipes may swap)."""
+
+    @property  # type: ignore[override]
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: Any) -> None:
+        pass
+
+
 def _setup_logging() -> None:
     if not log.handlers:
-        handler = logging.StreamHandler(sys.stderr)
+        handler = _StderrHandler()
         handler.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
         log.addHandler(handler)
         log.setLevel(logging.INFO)

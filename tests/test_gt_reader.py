@@ -25,13 +25,17 @@ def test_spaces_decimals_and_negative_coordinates():
 @pytest.mark.parametrize("line, fragment", [
     ("1,2,3,4,5,6,7", r"found 7 field\(s\)"),
     ("1,2,3,4,5,6,7,8", "found no text"),
-    ("1,2,3,4,5,6,7,8,   ", "empty text"),
     ("1,2,x,4,5,6,7,8,abc", "coordinate 3 is not a number"),
     ("1,2,nan,4,5,6,7,8,abc", "coordinate 3 is not a number"),
 ])
 def test_malformed_lines_say_what_is_wrong(line, fragment):
     with pytest.raises(ValueError, match=fragment):
         parse_line(line)
+
+
+def test_empty_text_after_the_last_comma_is_a_scored_word_with_no_text():
+    words, _ = parse_annotation_text("496,924,508,924,508,940,496,940,\n", "kr_doc.txt")
+    assert [(w.text, w.care) for w in words] == [("", True)]
 
 
 def test_malformed_line_names_file_and_line_number():
