@@ -149,8 +149,9 @@ def eval_command(
                          icdar15=icdar15),
         min_score=min_score,
     )
-    bar = (lambda stems: tqdm(stems, desc="evaluating", unit="img", leave=False)) if progress and len(gt.images) > 200 else None
-    evaluation = evaluate(gt.images, results.images, options, progress=bar)
+    with tqdm(total=len(gt.images), desc="evaluating", unit="img", leave=False,
+              disable=not progress or len(gt.images) < 500) as bar:
+        evaluation = evaluate(gt.images, results.images, options, progress=bar.update)
     typer.echo(format_table(evaluation, results.provider))
     if gt.bad_lines:
         typer.echo(f"skipped {len(gt.bad_lines)} malformed gt line(s)")

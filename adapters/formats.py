@@ -78,7 +78,7 @@ def parse_raw_layout(raw_by_stem: Mapping[str, Any], source: str) -> ResultSet:
             images[stem] = parser.parse(raw)
         except ResponseFormatError as exc:
             log.warning("%s: image %r: unreadable %s response (%s); counted as an error", source, stem, provider, exc)
-            images[stem] = ImageResult.failed(f"unreadable {provider} response: {exc}")
+            images[stem] = ImageResult.failed(f"image {stem!r}: unreadable {provider} response: {exc}")
     return ResultSet(provider=provider, images=images)
 
 

@@ -100,9 +100,14 @@ class ResultSet:
     def save(self, path: Path) -> None:
         """Write atomically so a crash never leaves half a results file behind."""
         path = Path(path)
+        text = json.dumps(self.to_json(), ensure_ascii=False, indent=1)
         tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(json.dumps(self.to_json(), ensure_ascii=False, indent=1), encoding="utf-8")
-        tmp.replace(path)
+        try:
+            tmp.write_text(text, encoding="utf-8")
+            tmp.replace(path)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
 
 
 def is_schema_document(doc: Any) -> bool:

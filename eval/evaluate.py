@@ -9,6 +9,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Mapping, Sequence
 
+import numpy as np
 from adapters.schema import ImageResult, Item
 from eval.geometry import make_polygons
 from eval.matching import discarded_by_dont_care, greedy_match, overlaps
@@ -19,6 +20,8 @@ from gt.reader import Word
 log = logging.getLogger("bench")
 
 DEFAULT_IOU = 0.5
+BATCH_IMAGES = 512
+BATCH_PAIR_BUDGET = 200_000  # (gt words x predictions) per batch: bounds memory on dense pages
 
 
 @dataclass(frozen=True)
@@ -74,22 +77,28 @@ def _pred_row(stem: str, kind: str, index: int, item: Item, **extra: object) -> 
     return MatchRow(stem, kind, pred_index=index, pred_text=item.text, confidence=item.confidence, **extra)
 
 
-def evaluate_image(
-    stem: str,
-    words: Sequence[Word],
-    result: ImageResult | None,
-    options: EvalOptions = EvalOptions(),
-) -> ImageEvaluation:
-    """Score one image's predictions against its ground truth at every threshold."""
+@dataclass
+class _Image:
+    """One image after rules 1, 7 and 2: what is left to match, and the rows already known."""
+
+    stem: str
+    status: str
+    error: str | None
+    items: tuple[Item, ...]
+    care: list[Word]
+    dont_care: list[Word]
+    scored: list[int]  # indices into items of predictions with geometry that passed --min-score
+    below: int
+    no_geometry: int
+    rows: list[MatchRow]
+
+
+def _prepare(stem: str, words: Sequence[Word], result: ImageResult | None, options: EvalOptions) -> _Image:
     status = "missing" if result is None else ("ok" if result.is_ok else "error")
     items = result.items if result is not None and result.is_ok else ()
-    rows: list[MatchRow] = []
-
     care = [w for w in words if w.care]
     dont_care = [w for w in words if not w.care]
-    rows.extend(MatchRow(stem, "dont_care", gt_line=w.line, gt_text=w.text) for w in dont_care)
-
-    # rule 7, then rule 2: confidence filter first, then items without geometry leave the counts
+    rows = [MatchRow(stem, "dont_care", gt_line=w.line, gt_text=w.text) for w in dont_care]
     scored: list[int] = []
     below = no_geometry = 0
     for index, item in enumerate(items):
@@ -101,78 +110,140 @@ def evaluate_image(
             rows.append(_pred_row(stem, "no_geometry", index, item))
         else:
             scored.append(index)
+    return _Image(stem, status, result.error if status == "error" else None, items, care, dont_care,
+                  scored, below, no_geometry, rows)
 
-    gt_geoms = make_polygons([w.points for w in care])
-    pred_geoms = make_polygons([items[i].polygon for i in scored])
-    discarded = discarded_by_dont_care(pred_geoms, make_polygons([w.points for w in dont_care]))
-    kept = [i for i, d in zip(scored, discarded.tolist()) if not d]
-    rows.extend(_pred_row(stem, "discarded", i, items[i]) for i, d in zip(scored, discarded.tolist()) if d)
-    ov = overlaps(gt_geoms, pred_geoms[~discarded])
+
+def _groups(sizes: Sequence[int]) -> np.ndarray:
+    return np.repeat(np.arange(len(sizes), dtype=np.int64), np.asarray(sizes, dtype=np.int64))
+
+
+def evaluate_batch(
+    entries: Sequence[tuple[str, Sequence[Word], ImageResult | None]],
+    options: EvalOptions = EvalOptions(),
+) -> list[ImageEvaluation]:
+    """Score several images at once: their polygons go through shapely in a few vectorised calls.
+
+    Every index below is global to the batch; group arrays say which image a polygon belongs to,
+    and no pair ever crosses images, so the result equals scoring each image alone.
+    """
+    images = [_prepare(stem, words, result, options) for stem, words, result in entries]
+    n = len(images)
+    care = [w for im in images for w in im.care]
+    care_group = _groups([len(im.care) for im in images])
+    dont_care_group = _groups([len(im.dont_care) for im in images])
+    pred_group = _groups([len(im.scored) for im in images])
+    pred_ref = [(k, index) for k, im in enumerate(images) for index in im.scored]  # (image, item index)
+
+    pred_geoms = make_polygons([images[k].items[i].polygon for k, i in pred_ref])
+    discarded = discarded_by_dont_care(
+        pred_geoms, make_polygons([w.points for im in images for w in im.dont_care]), pred_group, dont_care_group)
+    kept = np.flatnonzero(~discarded)
+    for d in np.flatnonzero(discarded).tolist():
+        k, i = pred_ref[d]
+        images[k].rows.append(_pred_row(images[k].stem, "discarded", i, images[k].items[i]))
+    ov = overlaps(make_polygons([w.points for w in care]), pred_geoms[kept], care_group, pred_group[kept])
 
     gt_norm = [normalize(w.text, options.text) for w in care]
-    base = Counts(
-        images=1,
-        missing_predictions=int(status == "missing"),
-        errors=int(status == "error"),
-        gt_care=len(care),
-        gt_dont_care=len(dont_care),
-        pred_total=len(items),
-        below_min_score=below,
-        no_geometry=no_geometry,
-        pred_discarded=int(discarded.sum()),
-        pred_care=len(kept),
-        images_with_care=int(bool(care)),
-    )
-    per_threshold = []
-    for k, threshold in enumerate(options.thresholds):
+    gt_jamo = [decompose_jamo(t) for t in gt_norm]
+    pred_kept_count = np.bincount(pred_group[kept], minlength=n)
+    discarded_count = np.bincount(pred_group[discarded], minlength=n)
+    care_count = np.bincount(care_group, minlength=n)
+    per_image: list[list[Counts]] = [[] for _ in range(n)]
+    for t, threshold in enumerate(options.thresholds):
         g_idx, p_idx, ious = greedy_match(ov, threshold)
-        correct = dist = chars = jamo_dist = jamo_chars = 0
+        stats = np.zeros((n, 6))  # tp, correct, dist, chars, jamo dist, jamo chars
         for g, p, iou in zip(g_idx.tolist(), p_idx.tolist(), ious.tolist()):
-            item = items[kept[p]]
+            k, i = pred_ref[int(kept[p])]
+            item = images[k].items[i]
             pred_norm = normalize(item.text, options.text)
             ok = texts_match(care[g].text, item.text, options.text)
             d = edit_distance(gt_norm[g], pred_norm)
-            gj = decompose_jamo(gt_norm[g])
-            jd = edit_distance(gj, decompose_jamo(pred_norm))
-            correct += ok
-            dist += d
-            chars += len(gt_norm[g])
-            jamo_dist += jd
-            jamo_chars += len(gj)
-            if k == 0:
-                rows.append(MatchRow(stem, "match", care[g].line, kept[p], iou, care[g].text, item.text,
-                                     ok, d, jd, item.confidence))
-        if k == 0:
-            matched_g, matched_p = set(g_idx.tolist()), set(p_idx.tolist())
-            rows.extend(MatchRow(stem, "missed", gt_line=w.line, gt_text=w.text)
-                        for g, w in enumerate(care) if g not in matched_g)
-            rows.extend(_pred_row(stem, "false", kept[p], items[kept[p]])
-                        for p in range(len(kept)) if p not in matched_p)
-        per_threshold.append(Counts(
-            **{**base.__dict__, "tp": len(g_idx), "correct": correct, "edit_distance": dist,
-               "gt_chars": chars, "jamo_distance": jamo_dist, "gt_jamo": jamo_chars,
-               "accuracy_sum": correct / len(care) if care else 0.0}))
-    return ImageEvaluation(stem, status, tuple(per_threshold), rows,
-                           error=result.error if status == "error" else None)
+            jd = edit_distance(gt_jamo[g], decompose_jamo(pred_norm))
+            stats[k] += (1, ok, d, len(gt_norm[g]), jd, len(gt_jamo[g]))
+            if t == 0:
+                images[k].rows.append(MatchRow(images[k].stem, "match", care[g].line, i, iou, care[g].text,
+                                               item.text, ok, d, jd, item.confidence))
+        if t == 0:
+            matched_gt = np.zeros(len(care), dtype=bool)
+            matched_gt[g_idx] = True
+            for g in np.flatnonzero(~matched_gt).tolist():
+                k = int(care_group[g])
+                images[k].rows.append(MatchRow(images[k].stem, "missed", gt_line=care[g].line, gt_text=care[g].text))
+            matched_pred = np.zeros(len(kept), dtype=bool)
+            matched_pred[p_idx] = True
+            for p in np.flatnonzero(~matched_pred).tolist():
+                k, i = pred_ref[int(kept[p])]
+                images[k].rows.append(_pred_row(images[k].stem, "false", i, images[k].items[i]))
+        for k, im in enumerate(images):
+            tp, correct, dist, chars, jamo_dist, jamo_chars = (int(v) for v in stats[k])
+            per_image[k].append(Counts(
+                images=1,
+                missing_predictions=int(im.status == "missing"),
+                errors=int(im.status == "error"),
+                gt_care=int(care_count[k]),
+                gt_dont_care=len(im.dont_care),
+                pred_total=len(im.items),
+                below_min_score=im.below,
+                no_geometry=im.no_geometry,
+                pred_discarded=int(discarded_count[k]),
+                pred_care=int(pred_kept_count[k]),
+                tp=tp, correct=correct, edit_distance=dist, gt_chars=chars,
+                jamo_distance=jamo_dist, gt_jamo=jamo_chars,
+                images_with_care=int(care_count[k] > 0),
+                accuracy_sum=correct / care_count[k] if care_count[k] else 0.0,
+            ))
+    return [ImageEvaluation(im.stem, im.status, tuple(per_image[k]), im.rows, im.error)
+            for k, im in enumerate(images)]
+
+
+def evaluate_image(
+    stem: str,
+    words: Sequence[Word],
+    result: ImageResult | None,
+    options: EvalOptions = EvalOptions(),
+) -> ImageEvaluation:
+    """Score one image's predictions against its ground truth at every threshold."""
+    return evaluate_batch([(stem, words, result)], options)[0]
+
+
+def _batches(stems: list[str], gt: Mapping[str, Sequence[Word]], predictions: Mapping[str, ImageResult]):
+    """Consecutive images whose possible pairs stay under a budget: memory is bounded per batch."""
+    batch: list[tuple[str, Sequence[Word], ImageResult | None]] = []
+    pairs = 0
+    for stem in stems:
+        words, result = gt[stem], predictions.get(stem)
+        cost = max(1, len(words)) * max(1, len(result.items) if result is not None else 0)
+        if batch and (pairs + cost > BATCH_PAIR_BUDGET or len(batch) >= BATCH_IMAGES):
+            yield batch
+            batch, pairs = [], 0
+        batch.append((stem, words, result))
+        pairs += cost
+    if batch:
+        yield batch
 
 
 def evaluate(
     gt: Mapping[str, Sequence[Word]],
     predictions: Mapping[str, ImageResult],
     options: EvalOptions = EvalOptions(),
-    progress: Callable[[list[str]], Iterable[str]] | None = None,
+    progress: Callable[[int], object] | None = None,
 ) -> Evaluation:
     """Evaluate every gt image (rule 1); predictions for images without gt are reported, not scored.
 
-    ``progress`` may wrap the list of stems (e.g. ``tqdm``) to show progress on large sets.
+    ``progress`` is called with the number of images finished after each batch (e.g. a tqdm
+    bar's ``update``).
     """
     stems = sorted(gt)
     unknown = sorted(set(predictions) - set(gt))
     if unknown:
         shown = ", ".join(unknown[:5]) + (" ..." if len(unknown) > 5 else "")
         log.warning("%d image(s) have predictions but no ground truth and are ignored: %s", len(unknown), shown)
-    iterator = progress(stems) if progress is not None else stems
-    images = [evaluate_image(stem, gt[stem], predictions.get(stem), options) for stem in iterator]
+    images: list[ImageEvaluation] = []
+    for batch in _batches(stems, gt, predictions):
+        images.extend(evaluate_batch(batch, options))
+        if progress is not None:
+            progress(len(batch))
     return Evaluation(options, images, unknown)
 
 

@@ -39,19 +39,47 @@ def make_polygons(outlines: Sequence[Sequence[Point]]) -> np.ndarray:
     return geoms
 
 
-def candidate_pairs(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Index pairs (i, j) whose bounding boxes touch: the only pairs that can overlap."""
+def _pairs_within_groups(a_group: np.ndarray, b_group: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Every (i, j) with ``a_group[i] == b_group[j]``; both group arrays must be sorted."""
+    groups = int(max(a_group.max(), b_group.max())) + 1
+    na = np.bincount(a_group, minlength=groups)
+    nb = np.bincount(b_group, minlength=groups)
+    a_start = np.cumsum(na) - na
+    b_start = np.cumsum(nb) - nb
+    counts = na * nb
+    group = np.repeat(np.arange(groups), counts)
+    local = np.arange(int(counts.sum())) - (np.cumsum(counts) - counts)[group]
+    return a_start[group] + local // nb[group], b_start[group] + local % nb[group]
+
+
+def candidate_pairs(
+    a: np.ndarray,
+    b: np.ndarray,
+    a_group: np.ndarray | None = None,
+    b_group: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Index pairs (i, j) in the same group (image) whose bounding boxes touch.
+
+    Only such pairs can overlap, so everything after this works on few pairs. Groups let many
+    images be handled in one vectorised pass; group arrays must be sorted.
+    """
+    empty = np.empty(0, dtype=np.int64)
     if len(a) == 0 or len(b) == 0:
-        empty = np.empty(0, dtype=np.int64)
         return empty, empty
-    if len(a) * len(b) > _DENSE_PAIR_LIMIT:
-        j, i = shapely.STRtree(a).query(b)
-        return i.astype(np.int64), j.astype(np.int64)
+    if a_group is None or b_group is None:
+        a_group = np.zeros(len(a), dtype=np.int64)
+        b_group = np.zeros(len(b), dtype=np.int64)
+    na = np.bincount(a_group)
+    nb = np.bincount(b_group, minlength=len(na))[: len(na)]
+    if int((na * nb).sum()) > _DENSE_PAIR_LIMIT:
+        i, j = shapely.STRtree(b).query(a)
+        same = a_group[i] == b_group[j]
+        return i[same].astype(np.int64), j[same].astype(np.int64)
+    i, j = _pairs_within_groups(a_group, b_group)
     ba, bb = shapely.bounds(a), shapely.bounds(b)
-    touch = ((ba[:, None, 0] <= bb[None, :, 2]) & (bb[None, :, 0] <= ba[:, None, 2])
-             & (ba[:, None, 1] <= bb[None, :, 3]) & (bb[None, :, 1] <= ba[:, None, 3]))
-    i, j = np.nonzero(touch)
-    return i.astype(np.int64), j.astype(np.int64)
+    touch = ((ba[i, 0] <= bb[j, 2]) & (bb[j, 0] <= ba[i, 2])
+             & (ba[i, 1] <= bb[j, 3]) & (bb[j, 1] <= ba[i, 3]))
+    return i[touch].astype(np.int64), j[touch].astype(np.int64)
 
 
 def intersection_areas(a: np.ndarray, b: np.ndarray, i: np.ndarray, j: np.ndarray) -> np.ndarray:

@@ -1,7 +1,8 @@
-"""Don't-care filtering and one-to-one greedy IoU matching for one image.
+"""Don't-care filtering and one-to-one greedy IoU matching (README protocol rules 3 and 4).
 
-Protocol rules 3 and 4 of the README. Overlaps are computed once per image and reused for
-every IoU threshold of a sweep.
+Functions take optional group arrays (the image each polygon belongs to) so that a whole
+batch of images is handled in a few vectorised calls; indices are global to the batch, and
+pairs never cross images. Overlaps are computed once and reused for every IoU threshold.
 """
 from __future__ import annotations
 
@@ -17,52 +18,59 @@ DONT_CARE_OVERLAP = 0.5
 
 @dataclass(frozen=True)
 class Overlaps:
-    """Every (care gt, kept prediction) pair with a positive IoU."""
+    """Every (care gt, kept prediction) pair, in the same image, with a positive IoU."""
 
-    gt: np.ndarray    # index into the care gt list
-    pred: np.ndarray  # index into the kept prediction list
+    gt: np.ndarray
+    pred: np.ndarray
     iou: np.ndarray
 
 
-def discarded_by_dont_care(preds: np.ndarray, dont_care: np.ndarray) -> np.ndarray:
-    """Boolean mask: predictions that lie more than half inside one don't-care region.
+def area(geoms: np.ndarray) -> np.ndarray:
+    return shapely.area(geoms) if len(geoms) else np.empty(0, dtype=float)
+
+
+def discarded_by_dont_care(
+    preds: np.ndarray,
+    dont_care: np.ndarray,
+    pred_group: np.ndarray | None = None,
+    dont_care_group: np.ndarray | None = None,
+) -> np.ndarray:
+    """Boolean mask: predictions more than half inside one don't-care region of their image.
 
     Zero-area predictions are never discarded (they cannot be "inside" anything).
     """
     discarded = np.zeros(len(preds), dtype=bool)
-    p, d = candidate_pairs(preds, dont_care)
+    p, d = candidate_pairs(preds, dont_care, pred_group, dont_care_group)
     if p.size == 0:
         return discarded
-    pred_area = _area(preds)
+    pred_area = area(preds)[p]
     inter = intersection_areas(preds, dont_care, p, d)
-    positive = pred_area[p] > 0
-    share = np.zeros_like(inter)
-    share[positive] = inter[positive] / pred_area[p][positive]
-    discarded[p[share > DONT_CARE_OVERLAP]] = True
+    positive = pred_area > 0
+    discarded[p[positive][inter[positive] / pred_area[positive] > DONT_CARE_OVERLAP]] = True
     return discarded
 
 
-def _area(geoms: np.ndarray) -> np.ndarray:
-    return shapely.area(geoms) if len(geoms) else np.empty(0, dtype=float)
-
-
-def overlaps(gts: np.ndarray, preds: np.ndarray) -> Overlaps:
+def overlaps(
+    gts: np.ndarray,
+    preds: np.ndarray,
+    gt_group: np.ndarray | None = None,
+    pred_group: np.ndarray | None = None,
+) -> Overlaps:
     """IoU of every candidate pair; pairs with a zero-area member are dropped (they never match)."""
-    g, p = candidate_pairs(gts, preds)
+    g, p = candidate_pairs(gts, preds, gt_group, pred_group)
     inter = intersection_areas(gts, preds, g, p)
-    gt_area, pred_area = _area(gts), _area(preds)
-    union = gt_area[g] + pred_area[p] - inter
-    keep = (gt_area[g] > 0) & (pred_area[p] > 0) & (inter > 0)
-    iou = np.zeros_like(inter)
-    iou[keep] = inter[keep] / union[keep]
-    return Overlaps(g[keep], p[keep], iou[keep])
+    gt_area, pred_area = area(gts)[g], area(preds)[p]
+    keep = (gt_area > 0) & (pred_area > 0) & (inter > 0)
+    iou = inter[keep] / (gt_area[keep] + pred_area[keep] - inter[keep])
+    return Overlaps(g[keep], p[keep], iou)
 
 
 def greedy_match(ov: Overlaps, threshold: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """One-to-one pairs with IoU strictly above ``threshold``, highest IoU first.
 
-    Ties are broken by gt order, then prediction order, so results never depend on
-    how the candidates happened to be enumerated.
+    Ties are broken by gt order, then prediction order, so results never depend on how the
+    candidates happened to be enumerated. Pairs of different images never compete, so one
+    pass over a batch equals one pass per image.
     """
     above = ov.iou > threshold
     g, p, iou = ov.gt[above], ov.pred[above], ov.iou[above]
@@ -70,8 +78,7 @@ def greedy_match(ov: Overlaps, threshold: float) -> tuple[np.ndarray, np.ndarray
     used_g: set[int] = set()
     used_p: set[int] = set()
     keep = []
-    for k in order.tolist():
-        gi, pi = int(g[k]), int(p[k])
+    for k, gi, pi in zip(order.tolist(), g[order].tolist(), p[order].tolist()):
         if gi in used_g or pi in used_p:
             continue
         used_g.add(gi)

@@ -55,26 +55,26 @@ def texts_match(gt: str, pred: str, options: TextOptions = TextOptions()) -> boo
             or (head and tail and gt_n[1:-1] == pred_n))
 
 
+def _jamo_table() -> dict[int, str]:
+    table = {}
+    for index in range(_HANGUL_LAST - _HANGUL_BASE + 1):
+        lead, rest = divmod(index, _JUNG_COUNT * _JONG_COUNT)
+        vowel, tail = divmod(rest, _JONG_COUNT)
+        table[_HANGUL_BASE + index] = (chr(0x1100 + lead) + chr(0x1161 + vowel)
+                                       + (chr(0x11A7 + tail) if tail else ""))
+    return table
+
+
+_JAMO = _jamo_table()
+
+
 def decompose_jamo(text: str) -> str:
     """Split each precomposed Hangul syllable into its conjoining jamo (lead, vowel, optional tail).
 
     Only Hangul syllables change, so the jamo-level CER measures Korean spelling errors at the
     letter level (``갔`` vs ``갓`` is one jamo apart) without touching other scripts.
     """
-    out = []
-    for ch in text:
-        code = ord(ch)
-        if _HANGUL_BASE <= code <= _HANGUL_LAST:
-            index = code - _HANGUL_BASE
-            lead, rest = divmod(index, _JUNG_COUNT * _JONG_COUNT)
-            vowel, tail = divmod(rest, _JONG_COUNT)
-            out.append(chr(0x1100 + lead))
-            out.append(chr(0x1161 + vowel))
-            if tail:
-                out.append(chr(0x11A7 + tail))
-        else:
-            out.append(ch)
-    return "".join(out)
+    return text.translate(_JAMO)
 
 
 def edit_distance(reference: str, hypothesis: str) -> int:
