@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 import sys
+from enum import Enum
 from pathlib import Path
 from typing import Any, Callable, Optional
 
 import typer
 
-from adapters.errors import InputError
+from adapters.errors import AuthError, InputError, QuotaExhausted
 
 EXIT_OK = 0
 EXIT_INTERNAL = 1
@@ -76,6 +78,12 @@ def cli_errors(func: Callable[..., Any]) -> Callable[..., Any]:
         except InputError as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(EXIT_INPUT) from None
+        except AuthError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(EXIT_AUTH) from None
+        except QuotaExhausted as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(EXIT_QUOTA) from None
         except KeyboardInterrupt:
             typer.echo("interrupted", err=True)
             raise typer.Exit(EXIT_INTERRUPTED) from None
@@ -159,6 +167,276 @@ def eval_command(
         write_evaluation(out, evaluation, results.provider,
                          {"bad_lines": len(gt.bad_lines), "predictions": str(api_res_json), "ground_truth": str(txt_gt_dir)})
         typer.echo(f"wrote {out}/summary.json, per_image.csv, matches.csv, sweep.csv")
+
+
+COLLECT_EPILOG = """Examples:
+
+\b
+  bench collect --provider tesseract --images samples/images --out runs/x
+  bench collect --provider naver --images data/images --out runs/naver --concurrency 8 --rps 5
+  bench collect --provider kakao --images data/images --out runs/kakao --limit 20
+  bench collect --provider naver --images data/images --out runs/naver --retry-failed
+  bench collect --provider tesseract --images data/images --out runs/x --lang kor --psm 6
+
+\b
+Credentials come from the environment or from a .env file in the working directory:
+  naver      NAVER_OCR_URL (the domain's invoke URL) and NAVER_OCR_SECRET
+  kakao      KAKAO_REST_API_KEY (and KAKAO_OCR_URL, default https://dapi.kakao.com/v2/vision/text/ocr)
+  jenti      JENTI_OCR_URL (e.g. http://host:5000/evaluation)
+  tesseract  none (needs the tesseract-ocr and tesseract-ocr-kor packages)
+
+\b
+Outputs in OUT (re-running the same command resumes; nothing already collected is re-sent):
+  <provider>.json             raw responses of the collected images, keyed by image stem
+                              (bench eval --api_res_json OUT/<provider>.json reads it)
+  <provider>.normalized.json  the same in the project's results schema; failed images as errors
+  <provider>.runs.csv         one row per image: status (collected, reused, failed, remaining),
+                              error_class, error_code, error, attempts, latency_ms (of the
+                              successful attempt), bytes_sent, sent_width/sent_height (after
+                              EXIF rotation and any resize), original size, format, finished_at
+  <provider>.journal.jsonl    append-only journal of finished images (the source of the above)
+
+\b
+Exit codes: 0 all collected; 2 bad input or missing credentials; 3 credentials rejected;
+4 quota exhausted (re-run when it resets); 5 finished but some images failed; 130 Ctrl-C.
+"""
+
+
+class ProviderName(str, Enum):
+    naver = "naver"
+    kakao = "kakao"
+    jenti = "jenti"
+    tesseract = "tesseract"
+
+
+@app.command("collect", epilog=COLLECT_EPILOG)
+@cli_errors
+def collect_command(
+    provider: ProviderName = typer.Option(..., "--provider", help="Which OCR service or engine to run."),
+    images: Path = typer.Option(..., "--images", metavar="DIR",
+                                help="Folder of images (jpg, jpeg, png, bmp, tif, tiff, webp; searched "
+                                     "recursively). The file stem is the image's key."),
+    out: Path = typer.Option(..., "--out", metavar="DIR", help="Where outputs and the journal go (created)."),
+    concurrency: Optional[int] = typer.Option(None, "--concurrency", min=1, metavar="N",
+                                              help="Requests in flight at once [default: 4; tesseract: CPU count]."),
+    rps: Optional[float] = typer.Option(None, "--rps", min=0.001, metavar="R",
+                                        help="Hard ceiling on requests per second, retries included."),
+    limit: Optional[int] = typer.Option(None, "--limit", min=0, metavar="N",
+                                        help="Send at most N images this run (in stem order), e.g. for a trial."),
+    refresh: bool = typer.Option(False, "--refresh", help="Re-send every image, even those already collected."),
+    retry_failed: bool = typer.Option(False, "--retry-failed", help="Re-send images that failed in earlier runs."),
+    lang: Optional[str] = typer.Option(None, "--lang", metavar="LANG",
+                                       help="naver: the request's lang (ko, ja, zh-TW, comma-separated); "
+                                            "tesseract: language models [default: kor+eng]."),
+    psm: Optional[int] = typer.Option(None, "--psm", min=0, max=13,
+                                      help="tesseract: page segmentation mode [default: 11, sparse text]."),
+    timeout: float = typer.Option(60.0, "--timeout", min=0.1, metavar="S", help="Seconds to wait for one answer."),
+    max_attempts: int = typer.Option(5, "--max-attempts", min=1, metavar="N",
+                                     help="Attempts per image for transient errors (5xx, 429, timeouts, "
+                                          "cut-off answers) before it is recorded as failed."),
+    backoff: float = typer.Option(0.5, "--backoff", min=0.0, metavar="S",
+                                  help="First retry delay; doubles per retry, capped at 30 s, with jitter. "
+                                       "A Retry-After from the provider is always honoured."),
+    progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar on a terminal."),
+) -> None:
+    """Run every image of a folder through one provider and keep every raw response.
+
+    Resumable and crash-safe: each finished image is journaled at once, so a re-run (after
+    Ctrl-C, kill -9 or a quota stop) sends requests only for images not yet collected.
+    Credentials are checked before anything else; secrets never appear in outputs or logs.
+    """
+    from adapters import tesseract
+    from adapters.collector import CollectOptions, collect
+    from adapters.config import load_config
+    from adapters.images import discover
+    from adapters.provider import make_provider
+
+    name = provider.value
+    if lang is not None and name not in ("naver", "tesseract"):
+        raise InputError(f"--lang applies to naver and tesseract, not {name}")
+    if psm is not None and name != "tesseract":
+        raise InputError(f"--psm applies to tesseract only, not {name}")
+    config = load_config(name)
+    if name == "tesseract":
+        missing = tesseract.available(lang or tesseract.DEFAULT_LANG)
+        if missing:
+            raise InputError(missing)
+    found = discover(images)
+    workers = concurrency or ((os.cpu_count() or 1) if name == "tesseract" else 4)
+    options = CollectOptions(concurrency=workers, rps=rps, limit=limit, refresh=refresh, retry_failed=retry_failed,
+                             timeout=timeout, max_attempts=max_attempts, backoff_base=backoff,
+                             progress=None if progress else False)
+    hint = " and ".join(v for v in (config.secret_variable, config.url_variable) if v)
+    engine = make_provider(config, lang=lang, psm=psm, pool_size=workers)
+    try:
+        summary = collect(engine, found, out, options, secrets=config.secrets(),
+                          auth_hint=f"check {hint}" if hint else "", report=typer.echo)
+    finally:
+        engine.close()
+    if summary.failed:
+        typer.echo(f"{summary.failed} image(s) failed: see {summary.paths.runs}; "
+                   f"run again with --retry-failed to re-send them", err=True)
+        raise typer.Exit(EXIT_FAILURES)
+
+
+SYNTH_EPILOG = """Examples:
+
+  bench synth --out data/synth --images 30 --seed 0
+
+  bench synth --out data/synth-big --images 2000 --seed 7 --no-progress
+
+  bench synth --out data/synth --images 30 --seed 1 --overwrite
+
+\b
+Outputs in OUT:
+  images/<category>/<stem>.jpg  Signboard, Goods, Traffic_Sign and book scenes
+  gt/<stem>.txt                 x1,y1,...,x4,y4,text per word (TL, TR, BR, BL); ### = illegible
+  categories.csv                stem,category (UTF-8 with BOM) for per-category reports
+
+\b
+Needs the Debian package fonts-nanum. The same --seed gives byte-identical files on the
+same fonts and Pillow build; image i does not depend on --images.
+"""
+
+
+@app.command("synth", epilog=SYNTH_EPILOG)
+@cli_errors
+def synth_command(
+    out: Path = typer.Option(..., "--out", metavar="DIR", help="Folder to write the set into (created)."),
+    images: int = typer.Option(30, "--images", metavar="N", help="How many images to generate."),
+    seed: int = typer.Option(0, "--seed", metavar="S", help="Random seed (0 or more); same seed, same files."),
+    overwrite: bool = typer.Option(False, "--overwrite",
+                                   help="Replace a set already in OUT (deletes only its gt/*.txt, "
+                                        "images/*/*.jpg and categories.csv)."),
+    progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
+) -> None:
+    """Generate synthetic Korean scene text with exact word-level ground truth.
+
+    Signs, product labels, road signs and book pages drawn with several Nanum fonts, turned
+    and put in perspective, with vertical text, noise, blur and JPEG artefacts. Every gt box
+    is the word's measured ink box moved by the same transform as the pixels.
+    """
+    from gt.synth import write_set
+
+    summary = write_set(out, images, seed, overwrite=overwrite, progress=progress)
+    per_category = ", ".join(f"{name} {count}" for name, count in sorted(summary.per_category.items()))
+    typer.echo(f"wrote {summary.images} images ({per_category}) with {summary.words} words "
+               f"({summary.dont_care} ###, {summary.vertical} vertical) to {out} "
+               f"in {summary.seconds:.1f} s")
+
+
+EMULATE_EPILOG = """Examples:
+
+\b
+  bench emulate naver --port 8801 --gt data/gt --images data/images
+  bench emulate kakao --port 8802 --engine --latency-ms 100
+  bench emulate jenti --port 8803 --gt data/gt --fail-first 2
+  bench emulate kakao --port 8802 --recorded ../shared/provider_samples
+  bench emulate naver --port 8801 --gt data/gt --error-rate 0.1 --drop-rate 0.05 --quota 50 --seed 1
+
+\b
+Then, in another shell (the emulator prints the exact URL):
+  export NAVER_OCR_URL=http://127.0.0.1:8801/custom/v1/1/emulator/general
+  bench collect --provider naver --images data/images --out runs/emu
+
+\b
+Answers come from exactly one source: --gt (boxes scaled to the received image when --images
+is given), --recorded (<stem>.json served byte for byte) or --engine (local Tesseract; the
+default). Auth is checked against NAVER_OCR_SECRET / KAKAO_REST_API_KEY in this shell's
+environment; when unset, any key is accepted. Binds 127.0.0.1 only. Ctrl-C stops it.
+"""
+
+
+class EmulatedProvider(str, Enum):
+    naver = "naver"
+    kakao = "kakao"
+    jenti = "jenti"
+
+
+@app.command("emulate", epilog=EMULATE_EPILOG)
+@cli_errors
+def emulate_command(
+    provider: EmulatedProvider = typer.Argument(..., help="Which service's wire format to speak."),
+    port: int = typer.Option(0, "--port", min=0, max=65535, metavar="P", help="Port on 127.0.0.1 (0 picks a free one)."),
+    gt: Optional[Path] = typer.Option(None, "--gt", metavar="DIR", help="Answer from ground truth <stem>.txt files."),
+    images: Optional[Path] = typer.Option(None, "--images", metavar="DIR",
+                                          help="With --gt: the original images, to scale boxes to the size received."),
+    recorded: Optional[Path] = typer.Option(None, "--recorded", metavar="DIR",
+                                            help="Answer with recorded provider bodies <stem>.json, verbatim."),
+    engine: bool = typer.Option(False, "--engine", help="Answer by running local Tesseract on the received image."),
+    lang: str = typer.Option("kor+eng", "--lang", metavar="LANG", help="With --engine: Tesseract languages."),
+    psm: int = typer.Option(11, "--psm", min=0, max=13, metavar="N", help="With --engine: page segmentation mode."),
+    error_rate: float = typer.Option(0.0, "--error-rate", min=0.0, max=1.0, metavar="R", help="Share answered 500/503."),
+    rate_limit_rate: float = typer.Option(0.0, "--rate-limit-rate", min=0.0, max=1.0, metavar="R",
+                                          help="Share answered 429 with Retry-After."),
+    retry_after: float = typer.Option(1.0, "--retry-after", min=0.0, metavar="S", help="Seconds sent in Retry-After."),
+    drop_rate: float = typer.Option(0.0, "--drop-rate", min=0.0, max=1.0, metavar="R",
+                                    help="Share whose connection is closed without an answer."),
+    truncate_rate: float = typer.Option(0.0, "--truncate-rate", min=0.0, max=1.0, metavar="R",
+                                        help="Share answered 200 with the JSON cut in half."),
+    quota: Optional[int] = typer.Option(None, "--quota", min=0, metavar="N",
+                                        help="After N successful answers, every request gets the quota error."),
+    latency_ms: float = typer.Option(0.0, "--latency-ms", min=0.0, metavar="MS", help="Added before every answer."),
+    fail_first: int = typer.Option(0, "--fail-first", min=0, metavar="N",
+                                   help="The first N requests for each image get a 503."),
+    seed: int = typer.Option(0, "--seed", metavar="S", help="Seed of the fault draws (same seed, same faults in order)."),
+) -> None:
+    """Run a loopback emulator of an OCR web service (for demos and tests), until Ctrl-C.
+
+    It checks the auth header, validates requests and answers in the service's own format,
+    including its error bodies, with optional fault injection.
+    """
+    import time
+
+    from adapters import emulator as emu
+
+    name = provider.value
+    if sum(bool(source) for source in (gt, recorded, engine)) > 1:
+        raise InputError("choose one answer source: --gt DIR, --recorded DIR or --engine")
+    if images is not None and gt is None:
+        raise InputError("--images only applies with --gt (it scales ground-truth boxes)")
+    try:
+        faults = emu.Faults(error_rate=error_rate, rate_limit_rate=rate_limit_rate, retry_after=retry_after,
+                            drop_rate=drop_rate, truncate_rate=truncate_rate, quota=quota, latency_ms=latency_ms,
+                            fail_first=fail_first, seed=seed)
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
+    if gt is not None:
+        answers: emu.Answers = emu.GtAnswers(gt, images)
+    elif recorded is not None:
+        answers = emu.RecordedAnswers(recorded)
+    else:
+        answers = emu.EngineAnswers(lang=lang, psm=psm)
+    secret_variable = emu.SECRET_ENV.get(name)
+    secret = None
+    if secret_variable:
+        secret = (os.environ.get(secret_variable) or "").strip() or None
+    server = emu.Emulator(name, answers, faults, secret=secret, port=port)
+    try:
+        server.start()
+    except OSError as exc:
+        raise InputError(f"cannot listen on 127.0.0.1:{port}: {exc.strerror or exc}") from None
+    try:
+        typer.echo(f"emulating {name} at {server.url}")
+        typer.echo(f"answers: {answers.describe()}")
+        typer.echo(f"faults: {faults.describe()}")
+        if secret_variable and secret:
+            typer.echo(f"auth: requests must carry the key in ${secret_variable} of this shell")
+        elif secret_variable:
+            typer.echo(f"auth: {secret_variable} is not set here, so any key is accepted")
+        else:
+            typer.echo("auth: none (Light-OCR has no auth)")
+        typer.echo("client environment:")
+        typer.echo(f"  export {emu.URL_ENV[name]}={server.url}")
+        if secret_variable:
+            typer.echo(f"  export {secret_variable}=<the same value as in this shell>")
+        typer.echo("press Ctrl-C to stop")
+        sys.stdout.flush()
+        while True:
+            time.sleep(3600)
+    finally:
+        server.stop()
+        typer.echo(f"stopped after {len(server.requests)} request(s)", err=True)
 
 
 if __name__ == "__main__":

@@ -35,3 +35,39 @@ def parse(raw: Any) -> ImageResult:
         Item(polygon=flat_quad(box, f"box of {text!r}"), text=text, confidence=None, granularity="word")
         for text, box in raw.items()
     )
+
+
+# --- request building and answer classification (bench collect) ---------------------------------
+
+from urllib3.filepost import encode_multipart_formdata as _multipart
+
+from adapters.images import ImagePolicy, PreparedImage
+from adapters.provider import HttpAnswer, HttpRequest, Outcome, Verdict, by_status, json_body, short_message, unparseable
+
+# The Light-OCR server decodes whatever OpenCV reads, so images go out as they are.
+POLICY = ImagePolicy()
+
+
+def build_request(image: PreparedImage, url: str) -> HttpRequest:
+    """Multipart POST with the image in field ``file``; Light-OCR has no authentication."""
+    body, content_type = _multipart({"file": (image.file_name, image.data, image.mime_type)})
+    return HttpRequest(url, {"Content-Type": content_type}, body)
+
+
+def classify(answer: HttpAnswer) -> Verdict:
+    """Light-OCR answer -> verdict: a text -> quad object (possibly empty) is a success."""
+    ok, body = json_body(answer)
+    if not ok:
+        return unparseable(answer)
+    if answer.status != 200:
+        message = short_message(body.get("error") or body.get("message") or body.get("detail") or "") \
+            if isinstance(body, dict) else ""
+        return by_status(answer, body, message=message)
+    if not isinstance(body, dict):
+        return by_status(answer, body, "unexpected_response", "a 200 answer that is not a JSON object")
+    if all(_is_quad(value) for value in body.values()):
+        return Verdict(Outcome.SUCCESS, body=body)
+    reason = body.get("error") or body.get("message") or body.get("detail")
+    if reason is not None:
+        return Verdict(Outcome.PERMANENT, "Light-OCR error", short_message(reason), body=body)
+    return by_status(answer, body, "unexpected_response", "values are not [x1, y1, ..., x4, y4] boxes")

@@ -49,3 +49,85 @@ def parse(raw: Any) -> ImageResult:
             granularity="line",
         ))
     return ImageResult.ok(items)
+
+
+# --- request building, answer classification and box scale-back (bench collect) ----------------
+
+from urllib3.filepost import encode_multipart_formdata as _multipart
+
+from adapters.images import ImagePolicy, PreparedImage
+from adapters.provider import HttpAnswer, HttpRequest, Outcome, Verdict, by_status, json_body, short_message, unparseable
+
+# Vision OCR wants small images: over 1024 px on the long side or over 1 MB is resized first.
+MAX_SIDE = 1024
+MAX_BYTES = 1_000_000
+POLICY = ImagePolicy(formats=frozenset({"jpg", "png"}), max_side=MAX_SIDE, max_bytes=MAX_BYTES)
+
+# Error codes from the Kakao REST API reference (common error codes).
+_CODE_OUTCOMES = {
+    -1: Outcome.TRANSIENT,     # 400 internal error while processing: retry
+    -2: Outcome.PERMANENT,     # 400 missing or invalid parameter
+    -3: Outcome.AUTH,          # 403 the app has not enabled this API
+    -4: Outcome.AUTH,          # 403 account blocked
+    -5: Outcome.AUTH,          # 403 no permission for this API
+    -7: Outcome.TRANSIENT,     # 400 maintenance or internal problem
+    -10: Outcome.QUOTA,        # 400 allowed request count exceeded
+    -11: Outcome.QUOTA,        # 400 daily / monthly paid limit exceeded
+    -12: Outcome.AUTH,         # 403 app or developer account sanctioned
+    -401: Outcome.AUTH,        # 401 invalid app key
+    -602: Outcome.PERMANENT,   # 400 image too large
+    -603: Outcome.TRANSIENT,   # 400 timeout inside the platform
+    -903: Outcome.AUTH,        # 400 app key of an unregistered developer
+    -911: Outcome.PERMANENT,   # 400 unsupported image format
+    -9798: Outcome.TRANSIENT,  # 503 service maintenance
+}
+
+
+def build_request(image: PreparedImage, url: str, key: str) -> HttpRequest:
+    """Multipart POST with the image in field ``image`` and ``Authorization: KakaoAK <key>``."""
+    body, content_type = _multipart({"image": (image.file_name, image.data, image.mime_type)})
+    return HttpRequest(url, {"Authorization": f"KakaoAK {key}", "Content-Type": content_type}, body)
+
+
+def classify(answer: HttpAnswer) -> Verdict:
+    """Kakao answer -> verdict, from the body's numeric ``code`` first, then the status."""
+    ok, body = json_body(answer)
+    if not ok:
+        return unparseable(answer)
+    code = body.get("code") if isinstance(body, dict) else None
+    if isinstance(code, int) and not isinstance(code, bool) and "result" not in body:
+        message = short_message(body.get("msg", ""))
+        outcome = _CODE_OUTCOMES.get(code)
+        if outcome is None:
+            return by_status(answer, body, f"Kakao {code}", message)
+        if outcome is Outcome.TRANSIENT and answer.status == 429:
+            outcome = Outcome.RATE_LIMITED
+        if outcome is Outcome.RATE_LIMITED:
+            return by_status(answer, body, f"Kakao {code}", message)
+        return Verdict(outcome, f"Kakao {code}", message, body=body)
+    if answer.status != 200:
+        return by_status(answer, body)
+    if not isinstance(body, dict) or not isinstance(body.get("result"), list):
+        return by_status(answer, body, "unexpected_response", "no 'result' list in a 200 answer")
+    return Verdict(Outcome.SUCCESS, body=body)
+
+
+def scale_boxes(raw: Any, scale: tuple[float, float]) -> Any:
+    """A copy of a Kakao success body with every box point multiplied by ``scale`` (sent -> original)."""
+    if not isinstance(raw, Mapping) or not isinstance(raw.get("result"), list):
+        return raw
+    fx, fy = scale
+    out = dict(raw)
+    results = []
+    for entry in raw["result"]:
+        if isinstance(entry, Mapping) and isinstance(entry.get("boxes"), list):
+            entry = dict(entry)
+            entry["boxes"] = [
+                [round(p[0] * fx, 2), round(p[1] * fy, 2)]
+                if isinstance(p, list) and len(p) == 2 and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in p)
+                else p
+                for p in entry["boxes"]
+            ]
+        results.append(entry)
+    out["result"] = results
+    return out

@@ -92,3 +92,69 @@ def parse(raw: Any) -> ImageResult:
             ))
     valid_size = all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in (width, height))
     return ImageResult.ok(items, width=width if valid_size else None, height=height if valid_size else None)
+
+
+# --- request building and answer classification (bench collect) ---------------------------------
+
+import base64 as _base64
+import json as _json
+import time as _time
+import uuid as _uuid
+
+from adapters.images import ImagePolicy, PreparedImage
+from adapters.provider import (HttpAnswer, HttpRequest, Outcome, Verdict, by_status, header, json_body,
+                               parse_retry_after, short_message, unparseable)
+
+# CLOVA General takes jpg/jpeg/png/tiff (and pdf); anything else is re-encoded to PNG first.
+POLICY = ImagePolicy(formats=frozenset({"jpg", "png", "tiff"}))
+
+# Error codes from the CLOVA OCR API reference (common response status codes).
+_CODE_OUTCOMES = {
+    "0001": Outcome.AUTH,         # 400 URL is invalid: the invoke URL is wrong, every call would fail
+    "0002": Outcome.AUTH,         # 401 Secret key validate failed
+    "0011": Outcome.PERMANENT,    # 400 Request body invalid
+    "0021": Outcome.PERMANENT,    # 400 Protocol version not support
+    "0022": Outcome.PERMANENT,    # 400 Request domain invalid
+    "0023": Outcome.QUOTA,        # 400 API request count reach the upper limit
+    "0025": Outcome.RATE_LIMITED,  # 400 Calls to this api have exceeded the rate limit
+    "0500": Outcome.TRANSIENT,    # 500 Unknown service error
+    "0501": Outcome.TRANSIENT,    # 500 OCR service error
+}
+
+
+def build_request(image: PreparedImage, url: str, secret: str, lang: str | None = None) -> HttpRequest:
+    """One-image General OCR call: V2 engine, fresh requestId, ms timestamp, base64 data, name = stem."""
+    body: dict[str, object] = {
+        "version": "V2",
+        "requestId": str(_uuid.uuid4()),
+        "timestamp": int(_time.time() * 1000),
+        "images": [{"format": image.format, "name": image.key,
+                    "data": _base64.b64encode(image.data).decode("ascii")}],
+    }
+    if lang:
+        body["lang"] = lang
+    headers = {"X-OCR-SECRET": secret, "Content-Type": "application/json; charset=utf-8"}
+    return HttpRequest(url, headers, _json.dumps(body, ensure_ascii=False).encode("utf-8"))
+
+
+def classify(answer: HttpAnswer) -> Verdict:
+    """CLOVA answer -> verdict, from the body's ``code`` / ``inferResult`` first, then the status."""
+    ok, body = json_body(answer)
+    if not ok:
+        return unparseable(answer)
+    if isinstance(body, dict) and isinstance(body.get("code"), str) and "images" not in body:
+        code, message = body["code"], short_message(body.get("message", ""))
+        outcome = _CODE_OUTCOMES.get(code)
+        if outcome is None:
+            return by_status(answer, body, f"CLOVA {code}", message)
+        retry_after = parse_retry_after(header(answer, "Retry-After")) if outcome is Outcome.RATE_LIMITED else None
+        return Verdict(outcome, f"CLOVA {code}", message, retry_after, body)
+    if answer.status != 200:
+        return by_status(answer, body)
+    images = body.get("images") if isinstance(body, dict) else None
+    if not isinstance(images, list) or not images or not isinstance(images[0], dict):
+        return by_status(answer, body, "unexpected_response", "no 'images' list in a 200 answer")
+    verdict = images[0].get("inferResult", "SUCCESS")
+    if verdict != "SUCCESS":
+        return Verdict(Outcome.PERMANENT, f"inferResult {verdict}", short_message(images[0].get("message", "")), body=body)
+    return Verdict(Outcome.SUCCESS, body=body)

@@ -1,0 +1,416 @@
+"""Run a folder of images through one provider: concurrent, paced, retried, resumable.
+
+The pieces and why:
+
+* a thread pool bounded by ``concurrency`` (requests in flight) and a shared
+  :class:`RateLimiter` (``rps`` ceiling, Retry-After pauses);
+* one retry layer, here: capped exponential backoff with jitter for transient answers,
+  Retry-After honoured for rate limits; providers and the HTTP stack never retry;
+* every finished image goes to the :class:`Journal` (fsynced) the moment it finishes, so a
+  crash loses at most what was in flight, and a re-run sends nothing for stored successes;
+* auth and quota errors stop the run cleanly: no new requests, in-flight ones finish and are
+  kept, outputs are written, then a typed error says why and how many images remain.
+
+Outputs (``OUT/<provider>...``): ``.json`` raw successes keyed by stem (the old scripts'
+layout), ``.normalized.json`` (the project's schema, errors included), ``.runs.csv`` (one run
+record per image) and ``.journal.jsonl`` (the append-only source of truth).
+"""
+from __future__ import annotations
+
+import collections
+import csv
+import io
+import json
+import logging
+import os
+import random
+import sys
+import threading
+import time
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+from tqdm import tqdm
+from tqdm.contrib.logging import logging_redirect_tqdm
+
+from adapters.config import redact
+from adapters.errors import AuthError, InputError, ProviderError, QuotaExhausted
+from adapters.images import ImageFile, PreparedImage
+from adapters.journal import JOURNAL_VERSION, STATUS_FAILED, STATUS_OK, Journal, JournalState
+from adapters.provider import Outcome, Provider, Verdict
+from adapters.ratelimit import RateLimiter
+from adapters.schema import ImageResult, ResultSet
+from adapters.wire import ResponseFormatError
+
+log = logging.getLogger("bench")
+
+COLLECTED = "collected"
+REUSED = "reused"
+FAILED = "failed"
+REMAINING = "remaining"
+
+RUN_COLUMNS = ("image", "file", "status", "error_class", "error_code", "error", "attempts", "latency_ms",
+               "bytes_sent", "sent_width", "sent_height", "original_width", "original_height", "format",
+               "finished_at")
+
+
+@dataclass(frozen=True)
+class CollectOptions:
+    """Knobs of one run; the defaults suit the paid web services."""
+
+    concurrency: int = 4
+    rps: float | None = None
+    limit: int | None = None
+    refresh: bool = False
+    retry_failed: bool = False
+    timeout: float = 60.0
+    max_attempts: int = 5
+    backoff_base: float = 0.5
+    backoff_cap: float = 30.0
+    max_retry_after: float = 300.0
+    progress: bool | None = None  # None: a bar only when stderr is a terminal
+    seed: int | None = None        # jitter seed, for reproducible tests
+
+
+@dataclass(frozen=True)
+class OutputPaths:
+    raw: Path
+    normalized: Path
+    runs: Path
+    journal: Path
+
+    @classmethod
+    def for_provider(cls, out_dir: Path, provider: str) -> "OutputPaths":
+        out_dir = Path(out_dir)
+        return cls(out_dir / f"{provider}.json", out_dir / f"{provider}.normalized.json",
+                   out_dir / f"{provider}.runs.csv", out_dir / f"{provider}.journal.jsonl")
+
+
+@dataclass
+class Summary:
+    """Counts over every image found (not just this run's), and what stopped the run if anything."""
+
+    provider: str
+    total: int = 0
+    collected: int = 0
+    reused: int = 0
+    failed: int = 0
+    remain: int = 0
+    retried: int = 0
+    calls: int = 0
+    stop: Verdict | None = None
+    interrupted: bool = False
+    paths: OutputPaths | None = None
+
+    def line(self) -> str:
+        where = f" -> {self.paths.raw.parent}" if self.paths else ""
+        return (f"{self.provider}: {self.total} images: {self.collected} collected, {self.reused} reused, "
+                f"{self.failed} failed, {self.remain} remain ({self.calls} requests, {self.retried} retries){where}")
+
+
+def backoff_delay(attempt: int, base: float, cap: float, rng: random.Random) -> float:
+    """Seconds to wait after failed attempt number ``attempt`` (1-based): capped exponential,
+    "equal jitter" (half fixed, half random) so parallel workers do not retry in lockstep."""
+    delay = min(cap, base * (2 ** (attempt - 1)))
+    return delay / 2 + rng.uniform(0.0, delay / 2)
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _record(image: ImageFile, prepared: PreparedImage | None, attempts: int, latency_ms: float | None,
+            bytes_sent: int | None, error_class: str = "", error_code: str = "", error: str = "") -> dict[str, Any]:
+    return {
+        "error_class": error_class, "error_code": error_code, "error": error,
+        "attempts": attempts,
+        "latency_ms": None if latency_ms is None else round(latency_ms, 1),
+        "bytes_sent": bytes_sent,
+        "sent_width": prepared.width if prepared else None,
+        "sent_height": prepared.height if prepared else None,
+        "original_width": prepared.original_width if prepared else None,
+        "original_height": prepared.original_height if prepared else None,
+        "format": prepared.format if prepared else None,
+        "finished_at": _now(),
+    }
+
+
+class _Run:
+    """One execution over the images that need a request. Workers journal their own results."""
+
+    def __init__(self, provider: Provider, journal: Journal, state: JournalState, options: CollectOptions,
+                 secrets: tuple[str, ...]) -> None:
+        self.provider = provider
+        self.journal = journal
+        self.state = state
+        self.options = options
+        self.secrets = secrets
+        self.limiter = RateLimiter(options.rps)
+        self.stop = threading.Event()
+        self.stop_verdict: Verdict | None = None
+        self.outcomes: dict[str, str] = {}
+        self.calls = 0
+        self.retried = 0
+        self.failed = 0
+        self.done = 0
+        self._lock = threading.Lock()
+        self._rng = random.Random(options.seed)
+
+    # -- bookkeeping ---------------------------------------------------------------------------
+
+    def _persist(self, image: ImageFile, status: str, raw: Any, record: dict[str, Any]) -> None:
+        entry = {"v": JOURNAL_VERSION, "provider": self.provider.name, "image": image.key,
+                 "file": str(image.path), "status": status, "raw": raw, "record": record}
+        self.journal.append(entry)  # fsynced: from here on the image survives a crash
+        with self._lock:
+            if status == STATUS_OK:
+                self.state.successes[image.key] = entry
+                self.state.failures.pop(image.key, None)
+            else:
+                self.state.failures[image.key] = entry
+
+    def _fail(self, image: ImageFile, prepared: PreparedImage | None, attempts: int, bytes_sent: int | None,
+              error_class: str, code: str, message: str, body: Any = None) -> str:
+        message = redact(message, self.secrets)
+        self._persist(image, STATUS_FAILED, body,
+                      _record(image, prepared, attempts, None, bytes_sent, error_class, code, message))
+        log.warning("%s: %s %s after %d attempt(s)%s", image.key, error_class, code or "", attempts,
+                    f": {message}" if message else "")
+        return FAILED
+
+    def _halt(self, verdict: Verdict) -> None:
+        with self._lock:
+            if self.stop_verdict is None:
+                self.stop_verdict = verdict
+        self.stop.set()
+
+    # -- one image -----------------------------------------------------------------------------
+
+    def work(self, image: ImageFile) -> str:
+        if self.stop.is_set():
+            return REMAINING
+        try:
+            prepared = self.provider.prepare(image)
+        except InputError as exc:
+            return self._fail(image, None, 0, None, "InputError", "unreadable_image", str(exc))
+        attempts = 0
+        while True:
+            if not self.limiter.acquire(self.stop):
+                return REMAINING
+            attempts += 1
+            with self._lock:
+                self.calls += 1
+            try:
+                attempt = self.provider.call(prepared, self.options.timeout)
+            except Exception as exc:  # a bug in a classifier must cost one image, not the run
+                log.exception("%s: unexpected error while calling %s", image.key, self.provider.name)
+                return self._fail(image, prepared, attempts, None, type(exc).__name__, "internal_error", str(exc))
+            verdict = attempt.verdict
+            if verdict.outcome is Outcome.SUCCESS:
+                self._persist(image, STATUS_OK, verdict.body,
+                              _record(image, prepared, attempts, attempt.latency_ms, attempt.bytes_sent))
+                return COLLECTED
+            if verdict.outcome.stops_run:
+                self._halt(verdict)
+                return REMAINING
+            if verdict.outcome is Outcome.PERMANENT or attempts >= self.options.max_attempts:
+                return self._fail(image, prepared, attempts, attempt.bytes_sent, verdict.error_class,
+                                  verdict.code, verdict.message, verdict.body)
+            delay = backoff_delay(attempts, self.options.backoff_base, self.options.backoff_cap, self._rng)
+            if verdict.outcome is Outcome.RATE_LIMITED and verdict.retry_after is not None:
+                honoured = min(verdict.retry_after, self.options.max_retry_after)
+                self.limiter.pause_until(time.monotonic() + honoured)  # everyone waits, not just us
+                delay = max(delay, honoured)
+            with self._lock:
+                self.retried += 1
+            log.debug("%s: %s %s, retry %d in %.2f s", image.key, verdict.error_class, verdict.code, attempts, delay)
+            if self.stop.wait(delay):
+                return REMAINING
+
+    # -- the pool ------------------------------------------------------------------------------
+
+    def execute(self, todo: list[ImageFile]) -> None:
+        if not todo:
+            return
+        bar = tqdm(total=len(todo), desc=self.provider.name, unit="img", file=sys.stderr,
+                   disable=None if self.options.progress is None else not self.options.progress,
+                   dynamic_ncols=True, leave=True)
+        pool = ThreadPoolExecutor(max_workers=max(1, self.options.concurrency), thread_name_prefix="collect")
+        futures: dict[Future[str], ImageFile] = {pool.submit(self.work, image): image for image in todo}
+        pending = set(futures)
+        redirect = logging_redirect_tqdm(loggers=[log])  # warnings print above the bar, not through it
+        redirect.__enter__()
+        try:
+            while pending:
+                done, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
+                finished = 0
+                for future in done:
+                    if future.cancelled():
+                        continue
+                    outcome = future.result()
+                    self.outcomes[futures[future].key] = outcome
+                    if outcome != REMAINING:
+                        finished += 1
+                        self.failed += outcome == FAILED
+                if finished:
+                    self.done += finished
+                    bar.set_postfix(done=self.done, failed=self.failed, retried=self.retried, refresh=False)
+                    bar.update(finished)
+                if self.stop.is_set():
+                    for future in pending:
+                        future.cancel()
+        except BaseException:
+            self.stop.set()  # Ctrl-C or a bug: send nothing new, let in-flight calls finish
+            for future in pending:
+                future.cancel()
+            raise
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+            for future, image in futures.items():
+                if future.done() and not future.cancelled() and future.exception() is None:
+                    self.outcomes[image.key] = future.result()
+            bar.close()
+            redirect.__exit__(None, None, None)
+
+
+# --- outputs -----------------------------------------------------------------------------------
+
+def _atomic_write(path: Path, text: str, encoding: str = "utf-8") -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w", encoding=encoding, newline="") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+
+
+def _scale(record: dict[str, Any]) -> tuple[float, float]:
+    try:
+        return (record["original_width"] / record["sent_width"], record["original_height"] / record["sent_height"])
+    except (KeyError, TypeError, ZeroDivisionError):
+        return 1.0, 1.0
+
+
+def _error_text(entry: dict[str, Any]) -> str:
+    record = entry.get("record", {})
+    parts = [record.get("error_class") or "error", record.get("error_code") or ""]
+    head = " ".join(p for p in parts if p)
+    return f"{head}: {record['error']}" if record.get("error") else head
+
+
+def write_outputs(provider: Provider, images: Iterable[ImageFile], statuses: dict[str, str],
+                  state: JournalState, paths: OutputPaths, secrets: tuple[str, ...] = ()) -> None:
+    """Rebuild the three output files from the journal state, each written atomically."""
+    raw_by_stem: dict[str, Any] = {}
+    results = ResultSet(provider.name)
+    rows: list[dict[str, Any]] = []
+    for image in images:
+        status = statuses[image.key]
+        entry = state.successes.get(image.key) if status in (COLLECTED, REUSED) else state.failures.get(image.key)
+        row: dict[str, Any] = {"image": image.key, "file": str(image.path), "status": status}
+        if entry is not None:
+            row.update({k: entry["record"].get(k) for k in RUN_COLUMNS if k in entry.get("record", {})})
+            if status in (COLLECTED, REUSED):
+                raw = provider.restore(entry["raw"], _scale(entry["record"]))
+                raw_by_stem[image.key] = raw
+                try:
+                    results.images[image.key] = provider.parse(raw)
+                except ResponseFormatError as exc:
+                    log.warning("%s: stored %s response does not parse (%s)", image.key, provider.name, exc)
+                    results.images[image.key] = ImageResult.failed(f"unreadable {provider.name} response: {exc}")
+            else:
+                results.images[image.key] = ImageResult.failed(_error_text(entry))
+        rows.append(row)
+    _atomic_write(paths.raw, redact(json.dumps(raw_by_stem, ensure_ascii=False), secrets))
+    _atomic_write(paths.normalized, redact(json.dumps(results.to_json(), ensure_ascii=False, indent=1), secrets))
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=RUN_COLUMNS, extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: ("" if row.get(k) is None else row.get(k)) for k in RUN_COLUMNS})
+    _atomic_write(paths.runs, redact(buffer.getvalue(), secrets), encoding="utf-8-sig")
+
+
+# --- the entry point ---------------------------------------------------------------------------
+
+def _plan(images: list[ImageFile], state: JournalState, options: CollectOptions) -> list[ImageFile]:
+    todo = []
+    for image in images:
+        if options.refresh:
+            todo.append(image)
+        elif image.key in state.successes:
+            continue
+        elif image.key in state.failures and not options.retry_failed:
+            continue
+        else:
+            todo.append(image)
+    return todo if options.limit is None else todo[:max(0, options.limit)]
+
+
+def _final_statuses(images: list[ImageFile], outcomes: dict[str, str], state: JournalState) -> dict[str, str]:
+    statuses = {}
+    for image in images:
+        key = image.key
+        outcome = outcomes.get(key)
+        if outcome == COLLECTED:
+            statuses[key] = COLLECTED
+        elif key in state.successes:
+            if outcome == FAILED:
+                log.warning("%s: the new attempt failed; keeping the earlier successful result", key)
+            statuses[key] = REUSED  # earlier result kept: nothing paid for is ever dropped
+        elif key in state.failures:
+            statuses[key] = FAILED
+        else:
+            statuses[key] = REMAINING
+    return statuses
+
+
+def _stop_error(provider: str, verdict: Verdict, summary: Summary, auth_hint: str,
+                secrets: tuple[str, ...]) -> ProviderError:
+    cause = redact(verdict.describe(), secrets)
+    if verdict.outcome is Outcome.QUOTA:
+        return QuotaExhausted(f"{provider} quota exhausted after {summary.collected} images ({cause}); "
+                              f"{summary.remain} remain: run again when it resets", verdict.code)
+    hint = f": {auth_hint}" if auth_hint else ""
+    return AuthError(f"{provider} rejected the credentials ({cause}){hint}; {summary.collected} images collected, "
+                     f"{summary.remain} remain: fix the credentials and run again", verdict.code)
+
+
+def collect(provider: Provider, images: list[ImageFile], out_dir: Path | str,
+            options: CollectOptions = CollectOptions(), secrets: tuple[str, ...] = (),
+            auth_hint: str = "", report: Callable[[str], None] | None = None) -> Summary:
+    """Collect ``images`` with ``provider`` into ``out_dir``; see the module docstring.
+
+    Raises :class:`AuthError` / :class:`QuotaExhausted` after persisting when the provider stops
+    the run, and re-raises ``KeyboardInterrupt`` after persisting on Ctrl-C.
+    """
+    report = report or log.info
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = OutputPaths.for_provider(out_dir, provider.name)
+    journal = Journal(paths.journal, secrets)
+    state = journal.load()
+    todo = _plan(images, state, options)
+    run = _Run(provider, journal, state, options, secrets)
+    summary = Summary(provider.name, total=len(images), paths=paths)
+    try:
+        run.execute(todo)
+    except KeyboardInterrupt:
+        summary.interrupted = True
+    finally:
+        journal.close()
+        statuses = _final_statuses(images, run.outcomes, state)
+        write_outputs(provider, images, statuses, state, paths, secrets)
+        counts = collections.Counter(statuses.values())
+        summary.collected, summary.reused = counts[COLLECTED], counts[REUSED]
+        summary.failed, summary.remain = counts[FAILED], counts[REMAINING]
+        summary.calls, summary.retried, summary.stop = run.calls, run.retried, run.stop_verdict
+        report(summary.line())
+    if summary.interrupted:
+        raise KeyboardInterrupt
+    if summary.stop is not None:
+        raise _stop_error(provider.name, summary.stop, summary, auth_hint, secrets)
+    return summary

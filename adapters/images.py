@@ -1,0 +1,172 @@
+"""Find the images to collect and turn each into the exact bytes a provider receives.
+
+The stem is the key everywhere (results, journal, gt), so two files with one stem are an
+error rather than a silent overwrite. EXIF orientation is applied before sending because
+providers disagree on whether they honour it, and ground truth is drawn on the upright
+image. Bytes are re-encoded only when needed (rotation, a format the provider refuses,
+a size limit), so most images go out untouched.
+"""
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from adapters.errors import InputError
+
+IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"})
+_PIL_FORMATS = {"JPEG": "jpg", "MPO": "jpg", "PNG": "png", "TIFF": "tiff", "BMP": "bmp", "WEBP": "webp"}
+MIME_TYPES = {"jpg": "image/jpeg", "png": "image/png", "tiff": "image/tiff", "bmp": "image/bmp", "webp": "image/webp"}
+_SUFFIX_OF = {"jpg": ".jpg", "png": ".png", "tiff": ".tiff", "bmp": ".bmp", "webp": ".webp"}
+_EXIF_ORIENTATION = 0x0112
+_JPEG_QUALITIES = (92, 85, 75, 65, 50)
+
+Image.MAX_IMAGE_PIXELS = 200_000_000  # scanned pages are large; decompression bombs are not our threat model
+
+
+@dataclass(frozen=True)
+class ImageFile:
+    """One image on disk and the key its results are stored under."""
+
+    key: str
+    path: Path
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+
+@dataclass(frozen=True)
+class ImagePolicy:
+    """What a provider accepts: formats sent as-is, and limits that force a resize or re-encode."""
+
+    formats: frozenset[str] = frozenset(_SUFFIX_OF)
+    max_side: int | None = None
+    max_bytes: int | None = None
+
+
+@dataclass(frozen=True)
+class PreparedImage:
+    """The bytes actually sent, with the sent and original (upright) sizes to map boxes back."""
+
+    key: str
+    file_name: str
+    format: str
+    data: bytes = field(repr=False)
+    width: int
+    height: int
+    original_width: int
+    original_height: int
+
+    @property
+    def mime_type(self) -> str:
+        return MIME_TYPES[self.format]
+
+    @property
+    def scale(self) -> tuple[float, float]:
+        """Factors that take sent-image coordinates back to the original upright image."""
+        return self.original_width / self.width, self.original_height / self.height
+
+    @property
+    def resized(self) -> bool:
+        return (self.width, self.height) != (self.original_width, self.original_height)
+
+
+def discover(root: Path | str) -> list[ImageFile]:
+    """Every image under ``root`` (recursively), sorted by key; duplicate stems name both files."""
+    root = Path(root)
+    if not root.is_dir():
+        raise InputError(f"{root}: no such folder" if not root.exists() else f"{root}: not a folder")
+    found: dict[str, ImageFile] = {}
+    for path in sorted(root.rglob("*")):
+        if path.suffix.lower() not in IMAGE_SUFFIXES or not path.is_file():
+            continue
+        key = path.stem
+        if key in found:
+            raise InputError(f"two images with the stem {key!r}: {found[key].path} and {path}; "
+                             f"results are keyed by stem, so rename one")
+        found[key] = ImageFile(key, path)
+    if not found:
+        raise InputError(f"{root}: no images found (looked for {', '.join(sorted(IMAGE_SUFFIXES))}, recursively)")
+    return [found[key] for key in sorted(found)]
+
+
+def _encode(image: Image.Image, fmt: str, quality: int = _JPEG_QUALITIES[0]) -> bytes:
+    buffer = io.BytesIO()
+    if fmt == "jpg":
+        if image.mode not in ("RGB", "L"):
+            image = image.convert("RGB")
+        image.save(buffer, "JPEG", quality=quality)
+    elif fmt == "png":
+        if image.mode not in ("1", "L", "LA", "P", "RGB", "RGBA", "I", "I;16"):
+            image = image.convert("RGB")
+        image.save(buffer, "PNG", optimize=False)
+    else:
+        image.save(buffer, {"tiff": "TIFF", "bmp": "BMP", "webp": "WEBP"}[fmt])
+    return buffer.getvalue()
+
+
+def _target_format(source: str, policy: ImagePolicy) -> str:
+    if source in policy.formats:
+        return source
+    return "png" if "png" in policy.formats else "jpg"
+
+
+def _fit(width: int, height: int, max_side: int | None) -> tuple[int, int]:
+    if max_side is None or max(width, height) <= max_side:
+        return width, height
+    ratio = max_side / max(width, height)
+    return max(1, round(width * ratio)), max(1, round(height * ratio))
+
+
+def _shrink_to_bytes(image: Image.Image, fmt: str, max_bytes: int) -> tuple[bytes, str, Image.Image]:
+    """Lower JPEG quality first, then the resolution, until the file fits."""
+    for quality in _JPEG_QUALITIES:
+        data = _encode(image, "jpg", quality)
+        if len(data) <= max_bytes:
+            return data, "jpg", image
+    while True:
+        width, height = image.size
+        if max(width, height) <= 64:
+            raise InputError(f"cannot bring the image under {max_bytes} bytes")
+        image = image.resize((max(1, int(width * 0.8)), max(1, int(height * 0.8))), Image.Resampling.LANCZOS)
+        data = _encode(image, "jpg", _JPEG_QUALITIES[-1])
+        if len(data) <= max_bytes:
+            return data, "jpg", image
+
+
+def prepare(image: ImageFile, policy: ImagePolicy = ImagePolicy()) -> PreparedImage:
+    """Read, apply EXIF orientation, and resize / re-encode only if ``policy`` demands it.
+
+    An unreadable file raises :class:`InputError` naming it; the collector records that image
+    as failed without sending anything.
+    """
+    try:
+        data = image.path.read_bytes()
+        with Image.open(io.BytesIO(data)) as opened:
+            source = _PIL_FORMATS.get(opened.format or "")
+            if source is None:
+                raise InputError(f"{image.path}: unsupported image format {opened.format!r}")
+            orientation = opened.getexif().get(_EXIF_ORIENTATION, 1)
+            upright = ImageOps.exif_transpose(opened) if orientation not in (1, None) else opened
+            original = upright.size
+            size = _fit(*original, policy.max_side)
+            too_big = policy.max_bytes is not None and len(data) > policy.max_bytes
+            if upright is opened and size == original and source in policy.formats and not too_big:
+                fmt, sent = source, data
+            else:
+                work = upright if size == original else upright.resize(size, Image.Resampling.LANCZOS)
+                fmt = _target_format(source, policy)
+                sent = _encode(work, fmt)
+                if policy.max_bytes is not None and len(sent) > policy.max_bytes:
+                    sent, fmt, work = _shrink_to_bytes(work, fmt, policy.max_bytes)
+                size = work.size
+    except InputError as exc:
+        message = str(exc)
+        raise InputError(message if str(image.path) in message else f"{image.path}: {message}") from None
+    except (OSError, UnidentifiedImageError, ValueError, SyntaxError) as exc:
+        raise InputError(f"{image.path}: cannot read the image ({type(exc).__name__}: {exc})") from None
+    file_name = image.path.name if fmt == source else image.key + _SUFFIX_OF[fmt]
+    return PreparedImage(image.key, file_name, fmt, sent, size[0], size[1], original[0], original[1])

@@ -1,0 +1,309 @@
+"""The one interface every provider implements, and the HTTP plumbing the web providers share.
+
+A provider turns a :class:`PreparedImage` into one call and says how it went as a
+:class:`Verdict`: success (with the raw body to keep), rate-limited (with Retry-After),
+transient, permanent, auth or quota. Classification reads the HTTP status **and** the body,
+because CLOVA and Kakao report quota and rate limits as HTTP 400 with a code in the body.
+Providers never retry and never sleep: the collector is the only retry layer.
+"""
+from __future__ import annotations
+
+import email.utils
+import json
+import math
+import threading
+import time
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import TYPE_CHECKING, Any, Callable, Mapping
+
+import requests
+from requests.adapters import HTTPAdapter
+
+from adapters.errors import (AuthError, PermanentError, ProviderError, QuotaExhausted, RateLimited,
+                             TransientError)
+from adapters.images import ImageFile, ImagePolicy, PreparedImage, prepare
+from adapters.schema import ImageResult
+
+if TYPE_CHECKING:
+    from adapters.config import ProviderConfig
+
+
+class Outcome(str, Enum):
+    """How one call ended, from the collector's point of view."""
+
+    SUCCESS = "success"
+    RATE_LIMITED = "rate_limited"
+    TRANSIENT = "transient"
+    PERMANENT = "permanent"
+    AUTH = "auth"
+    QUOTA = "quota"
+
+    @property
+    def retryable(self) -> bool:
+        return self in (Outcome.RATE_LIMITED, Outcome.TRANSIENT)
+
+    @property
+    def stops_run(self) -> bool:
+        return self in (Outcome.AUTH, Outcome.QUOTA)
+
+
+ERROR_CLASSES: dict[Outcome, type[ProviderError]] = {
+    Outcome.RATE_LIMITED: RateLimited,
+    Outcome.TRANSIENT: TransientError,
+    Outcome.PERMANENT: PermanentError,
+    Outcome.AUTH: AuthError,
+    Outcome.QUOTA: QuotaExhausted,
+}
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The classification of one answer. ``body`` is the parsed JSON when there was any."""
+
+    outcome: Outcome
+    code: str = ""
+    message: str = ""
+    retry_after: float | None = None
+    body: Any = field(default=None, repr=False)
+
+    @property
+    def error_class(self) -> str:
+        """The :mod:`adapters.errors` class name for a failure, ``""`` for a success."""
+        cls = ERROR_CLASSES.get(self.outcome)
+        return cls.__name__ if cls else ""
+
+    def describe(self) -> str:
+        return f"{self.code}: {self.message}" if self.code and self.message else self.code or self.message
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One call: its verdict, wall time of the call alone (no queueing, no backoff) and bytes sent."""
+
+    verdict: Verdict
+    latency_ms: float
+    bytes_sent: int
+
+
+@dataclass(frozen=True)
+class HttpRequest:
+    """A fully built POST. Headers may hold a secret, so they are kept out of ``repr``."""
+
+    url: str
+    headers: Mapping[str, str] = field(repr=False)
+    body: bytes = field(repr=False)
+
+
+@dataclass(frozen=True)
+class HttpAnswer:
+    status: int
+    headers: Mapping[str, str]
+    body: bytes
+
+
+class Provider(ABC):
+    """Prepare an image, make one call, and map stored answers back to original coordinates."""
+
+    name: str = ""
+    default_concurrency: int = 4
+    policy: ImagePolicy = ImagePolicy()
+
+    def prepare(self, image: ImageFile) -> PreparedImage:
+        return prepare(image, self.policy)
+
+    @abstractmethod
+    def call(self, image: PreparedImage, timeout: float) -> Attempt:
+        """Make exactly one attempt. Provider trouble is a :class:`Verdict`, never an exception."""
+
+    def restore(self, raw: Any, scale: tuple[float, float]) -> Any:
+        """The raw answer in the original image's coordinates (only resizing providers override)."""
+        return raw
+
+    @abstractmethod
+    def parse(self, raw: Any) -> ImageResult:
+        """The provider module's parser: raw answer -> common schema (may raise ResponseFormatError)."""
+
+    def close(self) -> None:
+        """Release sessions / worker processes."""
+
+
+# --- classification helpers shared by the web providers ----------------------------------------
+
+def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
+    """Seconds from a ``Retry-After`` header: delta-seconds or an HTTP date; None if absent or bad."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        if when is None:
+            return None
+        seconds = when.timestamp() - (time.time() if now is None else now)
+    if not math.isfinite(seconds):
+        return None
+    return max(0.0, seconds)
+
+
+def header(answer: HttpAnswer, name: str) -> str | None:
+    lowered = name.lower()
+    for key, value in answer.headers.items():
+        if key.lower() == lowered:
+            return value
+    return None
+
+
+def json_body(answer: HttpAnswer) -> tuple[bool, Any]:
+    """(True, parsed) when the body is JSON; (False, None) otherwise (empty, truncated, HTML)."""
+    try:
+        return True, json.loads(answer.body.decode("utf-8-sig"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return False, None
+
+
+def by_status(answer: HttpAnswer, body: Any = None, code: str = "", message: str = "") -> Verdict:
+    """The fallback when the body says nothing we recognise: decide from the HTTP status alone."""
+    status = answer.status
+    code = code or f"HTTP {status}"
+    if status == 429:
+        return Verdict(Outcome.RATE_LIMITED, code, message or "too many requests",
+                       parse_retry_after(header(answer, "Retry-After")), body)
+    if status in (401, 403):
+        return Verdict(Outcome.AUTH, code, message or "credentials rejected", body=body)
+    if status >= 500 or status in (408, 425):
+        return Verdict(Outcome.TRANSIENT, code, message or "server error", body=body)
+    if 200 <= status < 300:
+        return Verdict(Outcome.PERMANENT, code or "unexpected_response",
+                       message or "a 200 answer that is not this provider's success shape", body=body)
+    return Verdict(Outcome.PERMANENT, code, message or "request rejected", body=body)
+
+
+def unparseable(answer: HttpAnswer) -> Verdict:
+    """A body that is not JSON: a cut-short 200 is retried; otherwise the status decides."""
+    if 200 <= answer.status < 300:
+        return Verdict(Outcome.TRANSIENT, "unparseable_body", f"{len(answer.body)}-byte body is not complete JSON")
+    return by_status(answer, message="non-JSON error body")
+
+
+def short_message(value: Any, limit: int = 200) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+# --- HTTP transport --------------------------------------------------------------------------
+
+def _transport_verdict(exc: requests.RequestException) -> Verdict:
+    """Connection-level trouble, described by exception type only (messages can carry URLs)."""
+    reason = type(exc).__name__
+    inner = getattr(exc, "__context__", None) or (exc.args[0] if exc.args else None)
+    if isinstance(inner, BaseException):
+        reason += f" ({type(inner).__name__})"
+    if isinstance(exc, requests.Timeout):
+        return Verdict(Outcome.TRANSIENT, "timeout", reason)
+    if isinstance(exc, (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError)):
+        return Verdict(Outcome.TRANSIENT, "truncated_body", reason)
+    if isinstance(exc, requests.ConnectionError):
+        return Verdict(Outcome.TRANSIENT, "connection_error", reason)
+    return Verdict(Outcome.PERMANENT, "request_error", reason)
+
+
+class HttpProvider(Provider):
+    """A web provider: a pure request builder plus a pure classifier around one POST.
+
+    Each worker thread gets its own ``requests.Session`` (sessions are not thread-safe) with
+    urllib3 retries switched off, so the collector's backoff is the only retry layer.
+    """
+
+    def __init__(self, name: str, build: Callable[[PreparedImage], HttpRequest],
+                 classify: Callable[[HttpAnswer], Verdict], policy: ImagePolicy = ImagePolicy(),
+                 restore: Callable[[Any, tuple[float, float]], Any] | None = None,
+                 pool_size: int = 16, parse: Callable[[Any], ImageResult] | None = None) -> None:
+        self.name = name
+        self._parse = parse
+        self.policy = policy
+        self._build = build
+        self._classify = classify
+        self._restore = restore
+        self._pool_size = pool_size
+        self._local = threading.local()
+        self._sessions: list[requests.Session] = []
+        self._lock = threading.Lock()
+
+    def _session(self) -> requests.Session:
+        session = getattr(self._local, "session", None)
+        if session is None:
+            session = requests.Session()
+            session.trust_env = False  # no proxies or .netrc: requests go exactly where configured
+            adapter = HTTPAdapter(max_retries=0, pool_connections=1, pool_maxsize=self._pool_size)
+            session.mount("http://", adapter)
+            session.mount("https://", adapter)
+            self._local.session = session
+            with self._lock:
+                self._sessions.append(session)
+        return session
+
+    def call(self, image: PreparedImage, timeout: float) -> Attempt:
+        request = self._build(image)
+        session = self._session()
+        start = time.perf_counter()
+        try:
+            response = session.post(request.url, data=request.body, headers=dict(request.headers),
+                                    timeout=(min(timeout, 10.0), timeout), allow_redirects=False)
+            answer = HttpAnswer(response.status_code, dict(response.headers), response.content)
+        except requests.RequestException as exc:
+            verdict = _transport_verdict(exc)
+        else:
+            verdict = self._classify(answer)
+        latency_ms = (time.perf_counter() - start) * 1000.0
+        return Attempt(verdict, latency_ms, len(request.body))
+
+    def restore(self, raw: Any, scale: tuple[float, float]) -> Any:
+        if self._restore is None or scale == (1.0, 1.0):
+            return raw
+        return self._restore(raw, scale)
+
+    def parse(self, raw: Any) -> ImageResult:
+        if self._parse is None:
+            raise NotImplementedError(f"no parser for {self.name}")
+        return self._parse(raw)
+
+    def close(self) -> None:
+        with self._lock:
+            for session in self._sessions:
+                session.close()
+            self._sessions.clear()
+
+
+# --- the four providers ------------------------------------------------------------------------
+
+def make_provider(config: "ProviderConfig", lang: str | None = None, psm: int | None = None,
+                  pool_size: int = 16) -> Provider:
+    """The provider named by ``config``. The secret stays wrapped until a request is built."""
+    from adapters import jenti, kakao, naver  # provider modules import this one
+
+    name = config.provider
+    if name == "naver":
+        def build_naver(image: PreparedImage) -> HttpRequest:
+            return naver.build_request(image, config.url, config.secret.reveal(), lang)
+        return HttpProvider(name, build_naver, naver.classify, naver.POLICY, pool_size=pool_size, parse=naver.parse)
+    if name == "kakao":
+        def build_kakao(image: PreparedImage) -> HttpRequest:
+            return kakao.build_request(image, config.url, config.secret.reveal())
+        return HttpProvider(name, build_kakao, kakao.classify, kakao.POLICY, kakao.scale_boxes, pool_size,
+                            parse=kakao.parse)
+    if name == "jenti":
+        def build_jenti(image: PreparedImage) -> HttpRequest:
+            return jenti.build_request(image, config.url)
+        return HttpProvider(name, build_jenti, jenti.classify, jenti.POLICY, pool_size=pool_size, parse=jenti.parse)
+    if name == "tesseract":
+        from adapters import tesseract
+        from adapters.tesseract_provider import TesseractProvider
+        return TesseractProvider(lang or tesseract.DEFAULT_LANG,
+                                 tesseract.DEFAULT_PSM if psm is None else psm, processes=pool_size)
+    raise ValueError(f"unknown provider {name!r}")
