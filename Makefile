@@ -6,8 +6,10 @@ BENCH    := $(VENV)/bin/bench
 SUDO     := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 STAMP    := $(VENV)/.installed
 SYS_PKGS := tesseract-ocr tesseract-ocr-kor tesseract-ocr-eng fonts-nanum fontconfig
+# Only the tests need these: a real browser opens report.html (tests/test_report_browser.py).
+TEST_SYS_PKGS := chromium
 
-.PHONY: setup system-deps demo test bench-eval clean
+.PHONY: setup system-deps test-deps demo test bench-eval clean
 
 setup: system-deps $(STAMP)
 
@@ -19,6 +21,13 @@ system-deps:
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $(SYS_PKGS); \
 	fi
 
+test-deps:
+	@if ! dpkg -s $(TEST_SYS_PKGS) >/dev/null 2>&1; then \
+		echo "Installing Debian packages for the tests: $(TEST_SYS_PKGS)"; \
+		$(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $(TEST_SYS_PKGS); \
+	fi
+
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
@@ -28,7 +37,7 @@ $(STAMP): pyproject.toml
 demo: setup
 	$(BENCH) eval --api_res_json samples/kr_docs_mini/res --txt_gt_dir samples/kr_docs_mini/gt --out runs/demo
 
-test: setup
+test: setup test-deps
 	$(PY) -m pytest -q
 
 bench-eval: setup

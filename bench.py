@@ -439,5 +439,342 @@ def emulate_command(
         typer.echo(f"stopped after {len(server.requests)} request(s)", err=True)
 
 
+REPORT_EPILOG = """Examples:
+
+\b
+  bench report runs/naver/naver.json runs/kakao/kakao.json --txt_gt_dir data/gt --out runs/report
+  bench report runs/psm11/tesseract.normalized.json runs/psm6/tesseract.normalized.json \\
+      --txt_gt_dir synth/gt --images synth/images --out runs/report --title "Tesseract PSM 11 vs 6"
+  bench report runs/naver-eval runs/kakao/kakao.json --txt_gt_dir data/gt \\
+      --categories data/categories.csv --ignore-space --out runs/report
+
+\b
+RESULT is a results file or folder as `bench eval --api_res_json` reads it, or an output folder
+of `bench eval --out` (it holds summary.json): its recorded predictions are re-evaluated with
+this report's options, so every provider is scored the same way.
+
+\b
+Outputs in OUT:
+  report.html                   one self-contained page (plots and overlays embedded; opens offline)
+  comparison.csv                one row per provider: metrics with 95% bootstrap intervals,
+                                latency p50/p95 (from <provider>.runs.csv next to the results),
+                                API cost per 1,000 images (reports/prices.py)
+  breakdown_<name>.csv          category (with --categories or category sub-folders of --images),
+                                orientation, length, size
+  plot_*.png                    the figures of the page
+  eval/<provider>/              what `bench eval --out` writes, for each provider
+"""
+
+
+@app.command("report", epilog=REPORT_EPILOG)
+@cli_errors
+def report_command(
+    results: list[Path] = typer.Argument(..., metavar="RESULT...",
+                                         help="Results files/folders, or `bench eval --out` folders; one per provider."),
+    txt_gt_dir: Path = typer.Option(..., "--txt_gt_dir", "--txt-gt-dir", metavar="DIR",
+                                    help="Ground truth: a folder or zip of <stem>.txt / gt_<stem>.txt files."),
+    out: Path = typer.Option(..., "--out", metavar="DIR", help="Where the report goes (created)."),
+    images: Optional[Path] = typer.Option(None, "--images", metavar="DIR",
+                                          help="The images: overlays of the worst images, and categories from "
+                                               "their sub-folders (images/<category>/<stem>.jpg)."),
+    categories: Optional[Path] = typer.Option(None, "--categories", metavar="FILE",
+                                              help="A stem,category CSV (e.g. categories.csv); wins over sub-folders."),
+    iou: list[float] = typer.Option([0.5], "--iou", help="Headline IoU threshold (the first one); 0.1 to 0.9 are "
+                                                       "always evaluated for the sweep plot."),
+    title: str = typer.Option("Korean OCR comparison", "--title", metavar="T", help="Title of the HTML page."),
+    ignore_text: list[str] = typer.Option([], "--ignore-text", metavar="MARKER",
+                                          help="Extra gt text that marks a don't-care region (### always does)."),
+    skip_bad_lines: bool = typer.Option(False, "--skip-bad-lines", help="Skip malformed gt lines instead of stopping."),
+    ignore_case: bool = typer.Option(False, "--ignore-case", help="Compare texts case-insensitively."),
+    ignore_space: bool = typer.Option(False, "--ignore-space", help="Remove all white space before comparing."),
+    ignore_punct: bool = typer.Option(False, "--ignore-punct", help="Remove Unicode punctuation before comparing."),
+    icdar15: bool = typer.Option(False, "--icdar15", help="ICDAR 2015 text rule (see bench eval --help)."),
+    min_score: Optional[float] = typer.Option(None, "--min-score", min=0.0, max=1.0,
+                                              help="Drop predictions whose confidence is below this first."),
+    bootstrap: int = typer.Option(1000, "--bootstrap", min=0, metavar="N",
+                                  help="Bootstrap resamples over images for the intervals (0: none)."),
+    seed: int = typer.Option(0, "--seed", min=0, metavar="S", help="Seed of the bootstrap (same seed, same intervals)."),
+    worst: int = typer.Option(3, "--worst", min=0, metavar="N", help="Worst images shown per provider."),
+    progress: bool = typer.Option(True, "--progress/--no-progress", help="Show progress bars on large sets."),
+) -> None:
+    """Compare providers: comparison.csv, breakdowns, plots and one self-contained report.html.
+
+    Every provider is evaluated with the same protocol (the one of `bench eval`, README
+    "Protocol"); the numbers in comparison.csv equal `bench eval` on the same inputs.
+    """
+    from adapters.images import discover
+    from eval.evaluate import EvalOptions, parse_thresholds
+    from eval.text import TextOptions
+    from gt.reader import DONT_CARE, read_annotations
+    from reports import breakdowns
+    from reports.compare import evaluate_runs, load_runs
+    from reports.fonts import hangul_font
+    from reports.html import SWEEP, ReportInputs, write_report
+
+    try:
+        thresholds = parse_thresholds([*iou, *SWEEP])
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
+    markers = (DONT_CARE, *ignore_text)
+    gt = read_annotations(txt_gt_dir, dont_care=markers, skip_bad_lines=skip_bad_lines)
+    for bad in gt.bad_lines:
+        log.warning("skipped %s", bad)
+    if not gt.images:
+        raise InputError(f"{txt_gt_dir}: no ground-truth .txt files found")
+    runs = load_runs(results, txt_gt_dir)
+    image_paths = {f.key: f.path for f in discover(images)} if images is not None else None
+    if image_paths is not None and not set(image_paths) & set(gt.images):
+        log.warning("%s: none of its images has ground truth (stems differ); no overlays will be drawn", images)
+    category_map, category_source = None, ""
+    if categories is not None:
+        category_map, category_source = breakdowns.read_categories(categories), f"from {categories}"
+    elif images is not None:
+        category_map = breakdowns.categories_from_folders(images, image_paths.items()) or None
+        category_source = f"sub-folders of {images}" if category_map else ""
+    if category_map:
+        unknown = [stem for stem in gt.images if stem not in category_map]
+        if unknown:
+            log.warning("%d gt image(s) have no category (counted as %s), e.g. %s", len(unknown),
+                        breakdowns.UNCATEGORISED, unknown[0])
+    font = hangul_font()  # before any work: a missing Korean font is an input problem, said up front
+    options = EvalOptions(thresholds=thresholds,
+                          text=TextOptions(ignore_case=ignore_case, ignore_space=ignore_space,
+                                           ignore_punct=ignore_punct, icdar15=icdar15),
+                          min_score=min_score)
+    for run in runs:
+        typer.echo(f"{run.label}: {run.given}: {run.how}")
+    evaluate_runs(runs, gt.images, options, progress=progress)
+    inputs = ReportInputs(runs, gt.images, options, txt_gt_dir, title=title, images=image_paths,
+                          categories=category_map, category_source=category_source, resamples=bootstrap,
+                          seed=seed, worst=worst, dont_care_markers=markers, bad_lines=len(gt.bad_lines),
+                          font_path=font)
+    files = write_report(inputs, out)
+    assert files.comparison_data is not None
+    for row in files.comparison_data.rows:
+        latency = "" if row["latency_p50_ms"] is None else f", latency p50 {row['latency_p50_ms']:.0f} ms"
+        typer.echo(f"{row['provider']}: det H {100 * row['det_hmean']:.2f}, e2e H {100 * row['e2e_hmean']:.2f}, "
+                   f"acc {100 * row['rec_accuracy_micro']:.2f}, CER {100 * row['rec_cer']:.2f} "
+                   f"(IoU {thresholds[0]}, {row['images']} images){latency}")
+    typer.echo(f"wrote {files.html} and {files.comparison.name}, {len(files.breakdowns)} breakdown CSVs, "
+               f"{len(files.plots)} plots in {out}")
+
+
+SHOW_EPILOG = """Examples:
+
+\b
+  bench show --images data/images --api_res_json runs/naver/naver.json --out runs/show
+  bench show --images data/images --api_res_json kakao.json --txt_gt_dir data/gt --out runs/show --only-errors
+  bench show --images samples/images --provider tesseract --txt_gt_dir samples/gt --out runs/show
+
+\b
+One PNG per image, OUT/<stem>.png. Without ground truth every prediction is purple with its text.
+With --txt_gt_dir (matching at --iou, as in bench eval): green = matched and read right,
+orange = matched but the text is wrong ("read ≠ gt"), red = gt word missed, blue = false
+prediction, grey = ignored (don't-care regions and predictions they discard). A legend
+strip under the image counts each colour.
+
+\b
+--provider runs the collector first (credentials as for bench collect), storing
+OUT/<provider>.json, .normalized.json, .runs.csv and the journal: a second run reuses them.
+Needs a Korean font through fontconfig (Debian: apt-get install fonts-nanum).
+"""
+
+
+@app.command("show", epilog=SHOW_EPILOG)
+@cli_errors
+def show_command(
+    images: Path = typer.Option(..., "--images", metavar="DIR", help="Folder of images (searched recursively)."),
+    out: Path = typer.Option(..., "--out", metavar="DIR", help="Where the overlay PNGs go (created)."),
+    api_res_json: Optional[Path] = typer.Option(None, "--api_res_json", "--api-res-json", metavar="FILE",
+                                                help="Predictions in any form bench eval reads."),
+    provider: Optional[ProviderName] = typer.Option(None, "--provider",
+                                                    help="Instead of --api_res_json: collect with this provider "
+                                                         "first (stored in OUT, reused on the next run)."),
+    txt_gt_dir: Optional[Path] = typer.Option(None, "--txt_gt_dir", "--txt-gt-dir", metavar="DIR",
+                                              help="Ground truth, to colour items by what matching made of them."),
+    only_errors: bool = typer.Option(False, "--only-errors",
+                                     help="Only images with a missed, false or wrong-text item, or a provider error "
+                                          "(needs --txt_gt_dir)."),
+    iou: float = typer.Option(0.5, "--iou", help="IoU threshold for matching (strictly above)."),
+    ignore_text: list[str] = typer.Option([], "--ignore-text", metavar="MARKER",
+                                          help="Extra gt text that marks a don't-care region (### always does)."),
+    ignore_case: bool = typer.Option(False, "--ignore-case", help="Compare texts case-insensitively."),
+    ignore_space: bool = typer.Option(False, "--ignore-space", help="Remove all white space before comparing."),
+    ignore_punct: bool = typer.Option(False, "--ignore-punct", help="Remove Unicode punctuation before comparing."),
+    icdar15: bool = typer.Option(False, "--icdar15", help="ICDAR 2015 text rule (see bench eval --help)."),
+    min_score: Optional[float] = typer.Option(None, "--min-score", min=0.0, max=1.0,
+                                              help="Drop predictions whose confidence is below this first."),
+    labels: bool = typer.Option(True, "--labels/--no-labels", help="Draw the texts next to the boxes."),
+    progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
+) -> None:
+    """Draw a provider's boxes and texts on each image (and, with ground truth, what was right or wrong)."""
+    from tqdm import tqdm
+
+    from adapters.formats import load_results
+    from adapters.images import discover
+    from eval.evaluate import EvalOptions, parse_thresholds
+    from eval.text import TextOptions
+    from gt.reader import DONT_CARE, read_annotations
+    from reports.fonts import hangul_font
+    from reports.overlay import build_overlay, load_image, render
+
+    if (api_res_json is None) == (provider is None):
+        raise InputError("give exactly one of --api_res_json FILE or --provider NAME")
+    if only_errors and txt_gt_dir is None:
+        raise InputError("--only-errors needs --txt_gt_dir (errors are defined against ground truth)")
+    try:
+        thresholds = parse_thresholds([iou])
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
+    font = hangul_font()
+    found = discover(images)
+    gt = None
+    if txt_gt_dir is not None:
+        gt = read_annotations(txt_gt_dir, dont_care=(DONT_CARE, *ignore_text)).images
+        if not gt:
+            raise InputError(f"{txt_gt_dir}: no ground-truth .txt files found")
+    failed = 0
+    if provider is not None:
+        results, failed = _collect_for_show(provider.value, found, out, progress)
+    else:
+        results = load_results(api_res_json)
+    options = EvalOptions(thresholds=thresholds, min_score=min_score,
+                          text=TextOptions(ignore_case=ignore_case, ignore_space=ignore_space,
+                                           ignore_punct=ignore_punct, icdar15=icdar15))
+    keys = {f.key for f in found}
+    stray = sorted(set(results.images) - keys)
+    if stray:
+        log.warning("%d result(s) have no image under %s and are not drawn, e.g. %s", len(stray), images, stray[0])
+    out.mkdir(parents=True, exist_ok=True)
+    written = skipped_clean = no_gt = no_result = 0
+    for image in tqdm(found, desc="drawing", unit="img", disable=not progress or len(found) < 20):
+        words = None
+        if gt is not None:
+            words = gt.get(image.key)
+            if words is None:
+                no_gt += 1
+                continue
+        result = results.images.get(image.key)
+        if result is None and words is None:
+            no_result += 1
+            continue
+        overlay = build_overlay(image.key, result, words, options)
+        if only_errors and not overlay.has_errors:
+            skipped_clean += 1
+            continue
+        try:
+            picture = load_image(image.path)
+        except OSError as exc:
+            raise InputError(f"{image.path}: cannot read the image ({exc})") from None
+        render(picture, overlay, font, labels=labels).save(out / f"{image.key}.png")
+        written += 1
+    notes = [f"{n} {what}" for n, what in ((skipped_clean, "without errors skipped"), (no_gt, "without gt skipped"),
+                                           (no_result, "without a result skipped")) if n]
+    typer.echo(f"wrote {written} overlay(s) to {out}" + (f" ({'; '.join(notes)})" if notes else ""))
+    if failed:
+        typer.echo(f"{failed} image(s) failed to collect; they are drawn with the error", err=True)
+        raise typer.Exit(EXIT_FAILURES)
+
+
+def _collect_for_show(name: str, found: list[Any], out: Path, progress: bool) -> tuple[Any, int]:
+    """Run the collector for ``bench show --provider`` (stored in OUT, reused on re-runs)."""
+    from adapters import tesseract
+    from adapters.collector import CollectOptions, OutputPaths, collect
+    from adapters.config import load_config
+    from adapters.formats import load_results
+    from adapters.provider import make_provider
+
+    config = load_config(name)
+    if name == "tesseract":
+        missing = tesseract.available(tesseract.DEFAULT_LANG)
+        if missing:
+            raise InputError(missing)
+    workers = (os.cpu_count() or 1) if name == "tesseract" else 4
+    engine = make_provider(config, pool_size=workers)
+    hint = " and ".join(v for v in (config.secret_variable, config.url_variable) if v)
+    try:
+        summary = collect(engine, found, out, CollectOptions(concurrency=workers, progress=None if progress else False),
+                          secrets=config.secrets(), auth_hint=f"check {hint}" if hint else "", report=typer.echo)
+    finally:
+        engine.close()
+    return load_results(OutputPaths.for_provider(out, name).normalized), summary.failed
+
+
+gt_app = typer.Typer(
+    help="Ground truth: convert public data sets into gt folders (bench gt COMMAND --help).",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+app.add_typer(gt_app, name="gt")
+
+GT_AIHUB_EPILOG = """Examples:
+
+\b
+  bench gt aihub --aihub ~/data/textinthewild --out data/aihub_test
+  bench gt aihub --aihub ~/data/textinthewild --out data/aihub_test --link
+  bench gt aihub --aihub ~/data/textinthewild --list my_split.txt --out data/my_split
+  bench gt aihub --aihub ~/data/textinthewild --all --out data/aihub_all --no-progress
+  bench gt aihub --aihub ~/data/images --annotations ~/data/textinthewild_data_info.json --out data/aihub_test
+
+\b
+Inputs:
+  DIR/textinthewild_data_info.json   AI-Hub's annotations (or --annotations FILE); streamed, never
+                                     loaded whole; every record is checked
+  DIR/**/<file_name>                 the images, found by file name in any folder under DIR
+                                     (Goods/, Signboard/, Traffic_Sign/, book/ as unpacked)
+  --list FILE                        one Category/FILE.jpg per line; default: the shipped
+                                     9,886-image Light-OCR test split (its "Singboard" is the
+                                     Signboard folder: entries match by file name)
+
+\b
+Outputs in OUT:
+  images/<category>/<file>  copies (or links with --link) of the converted images
+  gt/<stem>.txt             x1,y1,...,x4,y4,text per word, TL, TR, BR, BL; ### = don't care
+  categories.csv            stem,category (UTF-8 with BOM) for per-category reports
+  left_out.csv              file_name,category,reason for split images not converted
+
+\b
+Words become the minimum-area rectangle around their characters (5 px margin), or their own
+box without characters; ignored regions and null texts become ###; empty texts and empty
+boxes are skipped and counted. The rules and their sources are in gt/aihub.py.
+
+\b
+Exit codes: 0 converted (split images that are missing or empty are reported, not fatal);
+2 bad input: invalid JSON or record (the message names it and its byte offset), missing
+folder or file, OUT not empty without --overwrite, or nothing to convert.
+"""
+
+
+@gt_app.command("aihub", epilog=GT_AIHUB_EPILOG)
+@cli_errors
+def gt_aihub_command(
+    aihub: Path = typer.Option(..., "--aihub", metavar="DIR",
+                               help="The unpacked AI-Hub Text in the Wild folder (annotation file and image folders)."),
+    out: Path = typer.Option(..., "--out", metavar="DIR", help="Folder to write the converted set into (created)."),
+    annotations: Optional[Path] = typer.Option(None, "--annotations", metavar="FILE",
+                                               help="The annotation file, when it is not DIR/textinthewild_data_info.json."),
+    split_list: Optional[Path] = typer.Option(None, "--list", metavar="FILE",
+                                              help="Images to convert, one Category/FILE.jpg per line "
+                                                   "[default: the shipped 9,886-image test split]."),
+    all_images: bool = typer.Option(False, "--all", help="Convert every image of the annotation file instead of a list."),
+    link: bool = typer.Option(False, "--link/--copy",
+                              help="Hard-link the images (symlink across file systems) instead of copying them."),
+    overwrite: bool = typer.Option(False, "--overwrite",
+                                   help="Replace a set already in OUT (deletes only its gt/*.txt, image files "
+                                        "under images/, categories.csv and left_out.csv)."),
+    progress: bool = typer.Option(True, "--progress/--no-progress", help="Show progress bars."),
+) -> None:
+    """Convert AI-Hub "Text in the Wild" annotations into images/, gt/ and categories.csv.
+
+    Reproduces the conversion of Light-OCR's evaluation (its make_dataset.py), with
+    clearer errors and a report of every image left out.
+    """
+    from gt.aihub import AihubOptions, convert_aihub, format_summary
+
+    summary = convert_aihub(AihubOptions(aihub=aihub, out=out, annotations=annotations, split_list=split_list,
+                                         all_images=all_images, link=link, overwrite=overwrite, progress=progress))
+    typer.echo(format_summary(summary))
+
+
 if __name__ == "__main__":
     app()

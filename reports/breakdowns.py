@@ -1,0 +1,229 @@
+"""Where each provider succeeds or fails: scores split by category, text direction, text length
+and box size.
+
+The assignment rules are pure functions of one gt word (or one image path), so they are easy
+to test and to quote in the README. Word-level splits are on the ground-truth side: a bucket
+holds gt words, and the scores are recalls (a false prediction has no gt word, so it belongs
+to no bucket). The category split is per image, so it has every metric.
+"""
+from __future__ import annotations
+
+import csv
+import math
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path, PurePath
+from typing import Callable, Iterable, Mapping, Sequence
+
+from shapely import MultiPoint, minimum_rotated_rectangle
+
+from adapters.errors import InputError
+from adapters.formats import image_key
+from adapters.schema import Point
+from eval.evaluate import Evaluation
+from eval.metrics import Counts, detection, end_to_end, ratio, recognition
+from eval.text import TextOptions, normalize
+from gt.reader import Word
+
+VERTICAL_RATIO = 1.5
+HORIZONTAL, VERTICAL = "horizontal", "vertical"
+ORIENTATIONS = (HORIZONTAL, VERTICAL)
+# (lowest length, highest length or None, label); lengths in code points after normalization.
+LENGTH_BUCKETS: tuple[tuple[int, int | None, str], ...] = (
+    (0, 0, "0 (empty)"), (1, 1, "1"), (2, 2, "2"), (3, 4, "3-4"), (5, 8, "5-8"), (9, None, "9+"))
+# (lower bound inclusive, upper bound exclusive or None, label); the box's shorter side in pixels.
+SIZE_BUCKETS: tuple[tuple[float, float | None, str], ...] = (
+    (0, 16, "<16 px"), (16, 32, "16-32 px"), (32, 64, "32-64 px"), (64, None, ">=64 px"))
+UNCATEGORISED = "(none)"
+_EPS = 1e-9
+
+
+# --- assignment rules (pure) ---------------------------------------------------------------
+
+def extent(points: Sequence[Point]) -> tuple[float, float]:
+    """Width and height of the axis-aligned box around the points (image x and y extents)."""
+    xs = [x for x, _ in points]
+    ys = [y for _, y in points]
+    return (max(xs) - min(xs), max(ys) - min(ys)) if points else (0.0, 0.0)
+
+
+def orientation(points: Sequence[Point], ratio_: float = VERTICAL_RATIO) -> str:
+    """``vertical`` when the gt box's height >= 1.5 x its width, else ``horizontal``.
+
+    Height and width are the polygon's y and x extents, as in AI-Hub's axis-aligned boxes
+    (the original model card's H/V split), and independent of point order. A rotated box is
+    judged by its extents: a horizontal word turned past about 56 degrees counts as vertical.
+    A box with no extent at all is horizontal.
+    """
+    width, height = extent(points)
+    if height <= 0:
+        return HORIZONTAL
+    return VERTICAL if height + _EPS * max(height, width, 1.0) >= ratio_ * width else HORIZONTAL
+
+
+def text_length(text: str, options: TextOptions = TextOptions()) -> int:
+    """Length of the gt text as the CER counts it: code points after NFC and the text options."""
+    return len(normalize(text, options))
+
+
+def length_bucket(length: int) -> str:
+    for low, high, label in LENGTH_BUCKETS:
+        if length >= low and (high is None or length <= high):
+            return label
+    raise ValueError(f"negative text length {length}")
+
+
+def box_size(points: Sequence[Point]) -> float:
+    """The shorter side of the smallest rotated rectangle around the box: about the glyph height
+    of a horizontal word and the glyph width of a vertical one, whatever the rotation."""
+    if len(points) < 3:
+        return 0.0
+    rect = minimum_rotated_rectangle(MultiPoint([tuple(p) for p in points]))
+    if rect.geom_type != "Polygon":
+        return 0.0  # collinear or coincident points: no area, no size
+    corners = list(rect.exterior.coords)[:4]
+    sides = [math.dist(corners[i], corners[(i + 1) % 4]) for i in range(4)]
+    return min(sides)
+
+
+def size_bucket(size: float) -> str:
+    for low, high, label in SIZE_BUCKETS:
+        if size >= low and (high is None or size < high):
+            return label
+    raise ValueError(f"negative box size {size}")
+
+
+def category_from_path(relative: PurePath | str) -> str | None:
+    """The first folder of an image's path below ``--images`` (``Goods/a.jpg`` -> ``Goods``),
+    or None for an image directly in ``--images``."""
+    parts = PurePath(relative).parts
+    return parts[0] if len(parts) > 1 else None
+
+
+# --- reading category sources (I/O) ----------------------------------------------------------
+
+def read_categories(path: Path) -> dict[str, str]:
+    """A ``stem,category`` CSV (AI-Hub's / ``bench synth``'s ``categories.csv``); header optional.
+
+    The first column may be a stem or a file name (``a.jpg`` means ``a``). A stem listed twice
+    with different categories, or a line without two fields, is an input error naming the line.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: no such categories file")
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    found: dict[str, str] = {}
+    for number, row in enumerate(csv.reader(text.splitlines()), start=1):
+        if not row or not "".join(row).strip():
+            continue
+        if len(row) < 2 or not row[0].strip() or not row[1].strip():
+            raise InputError(f"{path}, line {number}: expected 'stem,category', got {','.join(row)!r}")
+        stem, category = image_key(row[0].strip()), row[1].strip()
+        if number == 1 and stem.lower() in ("stem", "image", "file", "name") and category.lower() == "category":
+            continue
+        if found.get(stem, category) != category:
+            raise InputError(f"{path}, line {number}: image {stem!r} is listed as {found[stem]!r} and {category!r}")
+        found[stem] = category
+    if not found:
+        raise InputError(f"{path}: no 'stem,category' lines found")
+    return found
+
+
+def categories_from_folders(root: Path, files: Iterable[tuple[str, Path]]) -> dict[str, str]:
+    """Categories from sub-folders: ``files`` are ``(stem, path)`` pairs found under ``root``."""
+    found = {}
+    for stem, path in files:
+        category = category_from_path(Path(path).relative_to(root))
+        if category is not None:
+            found[stem] = category
+    return found
+
+
+# --- tables ------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class WordOutcome:
+    """What happened to one care gt word at the headline threshold."""
+
+    stem: str
+    word: Word
+    matched: bool
+    correct: bool
+    edit_distance: int
+    chars: int
+
+
+def word_outcomes(evaluation: Evaluation, gt: Mapping[str, Sequence[Word]]) -> list[WordOutcome]:
+    """One outcome per care gt word, from the evaluation's match rows (first threshold)."""
+    options = evaluation.options.text
+    out = []
+    for image in evaluation.images:
+        by_line = {w.line: w for w in gt.get(image.stem, ())}
+        for row in image.rows:
+            if row.kind not in ("match", "missed") or row.gt_line is None:
+                continue
+            word = by_line[row.gt_line]
+            matched = row.kind == "match"
+            out.append(WordOutcome(image.stem, word, matched, bool(row.correct) if matched else False,
+                                   int(row.edit_distance or 0) if matched else 0,
+                                   text_length(word.text, options)))
+    return out
+
+
+WordRule = Callable[[WordOutcome, TextOptions], str]
+
+WORD_RULES: dict[str, tuple[WordRule, tuple[str, ...]]] = {
+    "orientation": (lambda o, _opt: orientation(o.word.points), ORIENTATIONS),
+    "length": (lambda o, opt: length_bucket(o.chars), tuple(label for _, _, label in LENGTH_BUCKETS)),
+    "size": (lambda o, _opt: size_bucket(box_size(o.word.points)), tuple(label for _, _, label in SIZE_BUCKETS)),
+}
+
+WORD_COLUMNS = ("provider", "bucket", "gt_words", "matched", "correct", "det_recall", "e2e_recall",
+                "rec_accuracy_matched", "rec_cer")
+CATEGORY_COLUMNS = ("provider", "bucket", "images", "gt_words", "pred_care", "matched", "correct",
+                    "det_precision", "det_recall", "det_hmean", "e2e_precision", "e2e_recall", "e2e_hmean",
+                    "rec_accuracy_micro", "rec_cer")
+
+
+def word_breakdown(provider: str, outcomes: Sequence[WordOutcome], rule: WordRule, order: Sequence[str],
+                   options: TextOptions) -> list[dict[str, object]]:
+    """Recalls per bucket; empty buckets are left out."""
+    sums: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0, 0])  # words, matched, correct, dist, chars
+    for outcome in outcomes:
+        s = sums[rule(outcome, options)]
+        s[0] += 1
+        s[1] += outcome.matched
+        s[2] += outcome.correct
+        if outcome.matched:
+            s[3] += outcome.edit_distance
+            s[4] += outcome.chars
+    rows = []
+    for bucket in order:
+        if bucket not in sums:
+            continue
+        words, matched, correct, dist, chars = sums[bucket]
+        rows.append({"provider": provider, "bucket": bucket, "gt_words": words, "matched": matched,
+                     "correct": correct, "det_recall": ratio(matched, words), "e2e_recall": ratio(correct, words),
+                     "rec_accuracy_matched": ratio(correct, matched), "rec_cer": ratio(dist, chars)})
+    return rows
+
+
+def category_breakdown(provider: str, evaluation: Evaluation, categories: Mapping[str, str]) -> list[dict[str, object]]:
+    """Every metric per category: counts of the images in it, summed, then the usual formulas."""
+    totals: dict[str, Counts] = {}
+    for image in evaluation.images:
+        key = categories.get(image.stem, UNCATEGORISED)
+        totals[key] = totals.get(key, Counts()) + image.counts[0]
+    rows = []
+    for key in sorted(totals, key=lambda k: (k == UNCATEGORISED, k.casefold())):
+        c = totals[key]
+        det, e2e, rec = detection(c), end_to_end(c), recognition(c)
+        rows.append({"provider": provider, "bucket": key, "images": c.images, "gt_words": c.gt_care,
+                     "pred_care": c.pred_care, "matched": c.tp, "correct": c.correct,
+                     "det_precision": det["precision"], "det_recall": det["recall"], "det_hmean": det["hmean"],
+                     "e2e_precision": e2e["precision"], "e2e_recall": e2e["recall"], "e2e_hmean": e2e["hmean"],
+                     "rec_accuracy_micro": rec["accuracy_micro"], "rec_cer": rec["cer"]})
+    return rows

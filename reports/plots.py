@@ -1,0 +1,148 @@
+"""The report's figures (PNG): headline metrics with confidence intervals, hmean against the IoU
+threshold, per-image CER, latency and the breakdowns.
+
+Figures are built on ``matplotlib.figure.Figure`` and saved with the Agg renderer, never through
+pyplot, so no display or global backend is involved. Text uses a Hangul-capable font found by
+``reports.fonts`` with DejaVu Sans as the fallback for other scripts, so Korean labels render
+instead of turning into empty boxes.
+"""
+from __future__ import annotations
+
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator, Mapping, Sequence
+
+import numpy as np
+from matplotlib import font_manager, rc_context
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+HEADLINE_BARS = (("det_precision", "det P"), ("det_recall", "det R"), ("det_hmean", "det H"),
+                 ("e2e_precision", "e2e P"), ("e2e_recall", "e2e R"), ("e2e_hmean", "e2e H"),
+                 ("rec_accuracy_micro", "accuracy"), ("rec_cer", "CER"), ("rec_jamo_cer", "jamo CER"))
+DPI = 100
+# Colour-blind-safe qualitative palette (Okabe-Ito), one colour per provider.
+PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")
+
+
+@contextmanager
+def korean_text(font_path: str | None) -> Iterator[None]:
+    """Matplotlib settings for the duration of one figure: the Hangul font first, DejaVu after."""
+    families = ["DejaVu Sans"]
+    if font_path:
+        font_manager.fontManager.addfont(font_path)
+        families.insert(0, font_manager.FontProperties(fname=font_path).get_name())
+    with rc_context({"font.family": families, "axes.unicode_minus": False, "svg.fonttype": "none"}):
+        yield
+
+
+def _save(fig: Figure, path: Path) -> Path:
+    FigureCanvasAgg(fig)
+    fig.savefig(path, dpi=DPI, format="png")
+    return path
+
+
+def _colour(k: int) -> str:
+    return PALETTE[k % len(PALETTE)]
+
+
+def _or_nan(value: object) -> float:
+    return float("nan") if value is None or value == "" else float(value)  # type: ignore[arg-type]
+
+
+def headline_bars(rows: Sequence[Mapping[str, object]], path: Path, font_path: str | None) -> Path:
+    """Grouped bars (percent) of the headline metrics, one bar per provider, CIs as error bars."""
+    with korean_text(font_path):
+        fig = Figure(figsize=(max(8.0, 1.1 * len(HEADLINE_BARS) * max(1, len(rows)) * 0.45 + 3), 4.2))
+        ax = fig.add_subplot()
+        n = max(1, len(rows))
+        width = 0.8 / n
+        x = np.arange(len(HEADLINE_BARS))
+        for k, row in enumerate(rows):
+            values = np.array([float(row[m]) for m, _ in HEADLINE_BARS]) * 100
+            low = np.array([_or_nan(row.get(f"{m}_ci_low")) for m, _ in HEADLINE_BARS]) * 100
+            high = np.array([_or_nan(row.get(f"{m}_ci_high")) for m, _ in HEADLINE_BARS]) * 100
+            yerr = np.vstack([np.clip(values - low, 0, None), np.clip(high - values, 0, None)])
+            yerr = np.nan_to_num(yerr)
+            ax.bar(x + (k - (n - 1) / 2) * width, values, width, yerr=yerr, capsize=3, label=str(row["provider"]),
+                   color=_colour(k), error_kw={"elinewidth": 1})
+        ax.set_xticks(x, [label for _, label in HEADLINE_BARS])
+        ax.set_ylabel("percent (CER: lower is better)")
+        ax.set_ylim(0, 105)
+        ax.set_title("Headline metrics with 95% bootstrap intervals")
+        ax.grid(axis="y", alpha=0.3)
+        ax.legend(loc="upper right", fontsize="small")
+        fig.tight_layout()
+        return _save(fig, path)
+
+
+def iou_sweep(sweeps: Mapping[str, Sequence[Mapping[str, float]]], path: Path, font_path: str | None) -> Path:
+    """Detection and end-to-end hmean against the IoU threshold, one line per provider."""
+    with korean_text(font_path):
+        fig = Figure(figsize=(10, 4))
+        axes = fig.subplots(1, 2, sharey=True)
+        for ax, metric, title in ((axes[0], "det_hmean", "Detection hmean"), (axes[1], "e2e_hmean", "End-to-end hmean")):
+            for k, (label, points) in enumerate(sweeps.items()):
+                pts = sorted(points, key=lambda p: p["iou"])
+                ax.plot([p["iou"] for p in pts], [100 * p[metric] for p in pts], marker="o", label=label,
+                        color=_colour(k))
+            ax.set_title(title)
+            ax.set_xlabel("IoU threshold (pair must be above it)")
+            ax.set_xlim(0.05, 0.95)
+            ax.grid(alpha=0.3)
+        axes[0].set_ylabel("percent")
+        axes[0].set_ylim(0, 105)
+        axes[1].legend(fontsize="small")
+        fig.tight_layout()
+        return _save(fig, path)
+
+
+def distribution(values: Mapping[str, np.ndarray], path: Path, font_path: str | None, *, title: str,
+                 ylabel: str, log: bool = False) -> Path:
+    """Box plots with the individual values jittered on top, one box per provider."""
+    with korean_text(font_path):
+        labels = list(values)
+        fig = Figure(figsize=(max(6.0, 1.6 * len(labels) + 2), 4))
+        ax = fig.add_subplot()
+        data = [np.asarray(values[label], dtype=float) for label in labels]
+        ax.boxplot(data, showfliers=False, widths=0.5)
+        rng = np.random.default_rng(0)  # fixed jitter: the same inputs draw the same picture
+        for k, series in enumerate(data):
+            ax.scatter(k + 1 + rng.uniform(-0.15, 0.15, len(series)), series, s=10, alpha=0.6, color=_colour(k))
+        ax.set_xticks(np.arange(1, len(labels) + 1), labels, rotation=15 if len(labels) > 3 else 0)
+        if log:
+            ax.set_yscale("log")
+        ax.set_title(title)
+        ax.set_ylabel(ylabel)
+        ax.grid(axis="y", alpha=0.3)
+        fig.tight_layout()
+        return _save(fig, path)
+
+
+def breakdown_bars(title: str, rows: Sequence[Mapping[str, object]], metrics: Sequence[tuple[str, str]],
+                   path: Path, font_path: str | None) -> Path:
+    """One panel per metric: buckets on the x axis, one bar per provider; n under each bucket."""
+    with korean_text(font_path):
+        providers = list(dict.fromkeys(str(r["provider"]) for r in rows))
+        buckets = list(dict.fromkeys(str(r["bucket"]) for r in rows))
+        counts: dict[str, int] = {}
+        for r in rows:
+            counts.setdefault(str(r["bucket"]), int(r["gt_words"]))  # n is gt-side: the same for every provider
+        fig = Figure(figsize=(max(8.0, 0.9 * len(buckets) * max(1, len(providers)) * 0.6 + 4), 4 * len(metrics)))
+        axes = fig.subplots(len(metrics), 1, squeeze=False)[:, 0]
+        width = 0.8 / max(1, len(providers))
+        x = np.arange(len(buckets))
+        by_key = {(str(r["provider"]), str(r["bucket"])): r for r in rows}
+        for ax, (metric, label) in zip(axes, metrics):
+            for k, provider in enumerate(providers):
+                values = [100 * float(by_key[(provider, b)][metric]) if (provider, b) in by_key else 0.0
+                          for b in buckets]
+                ax.bar(x + (k - (len(providers) - 1) / 2) * width, values, width, label=provider, color=_colour(k))
+            ax.set_xticks(x, [f"{b}\n({counts[b]} gt words)" for b in buckets])
+            ax.set_ylabel(f"{label} (%)")
+            ax.set_ylim(0, 105)
+            ax.grid(axis="y", alpha=0.3)
+        axes[0].set_title(title)
+        axes[0].legend(fontsize="small")
+        fig.tight_layout()
+        return _save(fig, path)
