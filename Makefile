@@ -35,7 +35,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: setup
-	$(BENCH) eval --api_res_json samples/kr_docs_mini/res --txt_gt_dir samples/kr_docs_mini/gt --out runs/demo
+	$(BENCH) demo --out runs/demo
 
 test: setup test-deps
 	$(PY) -m pytest -q

@@ -776,5 +776,73 @@ def gt_aihub_command(
     typer.echo(format_summary(summary))
 
 
+DEMO_EPILOG = """Examples:
+
+  bench demo                       # 30 synthetic images, local engine, report in runs/demo
+
+  bench demo --images 5 --out /tmp/demo
+
+\b
+Steps (each is an ordinary bench command, printed before it runs):
+  1. bench synth     -> OUT/data (images, gt, categories.csv)
+  2. bench collect   tesseract with --psm 11 (sparse text) and --psm 6 (one block),
+                     then naver, kakao and jenti for each whose credentials are set
+                     (environment or .env); a provider that stops early is reported
+                     with what it collected
+  3. bench report    -> OUT/report/report.html comparing every provider collected
+Re-running resumes: images already collected are not sent again.
+"""
+
+DEMO_WEB_PROVIDERS = ("naver", "kakao", "jenti")
+
+
+@app.command("demo", epilog=DEMO_EPILOG)
+@cli_errors
+def demo_command(
+    out: Path = typer.Option(Path("runs/demo"), "--out", metavar="DIR", help="Where everything goes."),
+    images: int = typer.Option(30, "--images", min=1, metavar="N", help="How many synthetic images."),
+    seed: int = typer.Option(7, "--seed", metavar="S", help="Seed of the synthetic set."),
+) -> None:
+    """The whole pipeline on a built-in default: synth -> collect -> report, then print the report's path."""
+    import subprocess
+
+    from adapters.config import load_config
+    from adapters.errors import ConfigError
+
+    def step(*args: str, allowed: tuple[int, ...] = (EXIT_OK,)) -> int:
+        typer.echo("$ bench " + " ".join(args), err=True)
+        code = subprocess.call([sys.executable, "-m", "bench", *args])
+        if code not in allowed:
+            raise typer.Exit(code)
+        return code
+
+    data = out / "data"
+    step("synth", "--out", str(data), "--images", str(images), "--seed", str(seed), "--overwrite", "--no-progress")
+    runs = [("tesseract-psm11", ["--provider", "tesseract", "--psm", "11"]),
+            ("tesseract-psm6", ["--provider", "tesseract", "--psm", "6"])]
+    for provider in DEMO_WEB_PROVIDERS:
+        try:
+            load_config(provider)
+        except ConfigError:
+            typer.echo(f"{provider}: no credentials set, left out of the demo", err=True)
+            continue
+        runs.append((provider, ["--provider", provider]))
+    results = []
+    for name, args in runs:
+        code = step("collect", *args, "--images", str(data / "images"), "--out", str(out / name), "--no-progress",
+                    allowed=(EXIT_OK, EXIT_AUTH, EXIT_QUOTA, EXIT_FAILURES))
+        provider = args[1]
+        normalized = out / name / f"{provider}.normalized.json"
+        if code != EXIT_OK:
+            typer.echo(f"{name}: collection stopped with exit code {code}; reporting what it collected", err=True)
+        if normalized.exists():
+            results.append(str(normalized))
+    report = out / "report"
+    step("report", *results, "--txt_gt_dir", str(data / "gt"), "--images", str(data / "images"),
+         "--categories", str(data / "categories.csv"), "--out", str(report), "--no-progress",
+         "--title", f"Korean OCR Bench demo: {len(results)} providers on {images} synthetic images")
+    typer.echo(f"report: {report / 'report.html'}")
+
+
 if __name__ == "__main__":
     app()
