@@ -15,7 +15,7 @@ import os
 import sys
 from enum import Enum
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Annotated, Any, Callable, Optional
 
 import typer
 
@@ -91,13 +91,37 @@ def cli_errors(func: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+# Options shared by every command that matches predictions to ground truth (eval, report, show).
+GtDirOption = Annotated[Path, typer.Option("--txt_gt_dir", "--txt-gt-dir", metavar="DIR",
+                                           help="Ground truth: a folder or zip of <stem>.txt / gt_<stem>.txt files.")]
+IgnoreTextOption = Annotated[list[str], typer.Option("--ignore-text", metavar="MARKER",
+                                                     help="Extra gt text that marks a don't-care region "
+                                                          "(### always does).")]
+IgnoreCaseOption = Annotated[bool, typer.Option("--ignore-case", help="Compare texts case-insensitively.")]
+IgnoreSpaceOption = Annotated[bool, typer.Option("--ignore-space", help="Remove all white space before comparing "
+                                                                        "(Kakao answers '가 자 미').")]
+IgnorePunctOption = Annotated[bool, typer.Option("--ignore-punct",
+                                                 help="Remove Unicode punctuation before comparing.")]
+Icdar15Option = Annotated[bool, typer.Option("--icdar15", help="ICDAR 2015 text rule: upper-case both texts and "
+                                                               "forgive one leading and one trailing "
+                                                               "!?.:,*\"()·[]/' in the gt.")]
+MinScoreOption = Annotated[Optional[float], typer.Option("--min-score", min=0.0, max=1.0,
+                                                         help="Drop predictions whose confidence is below this first.")]
+
+
+def _text_options(ignore_case: bool, ignore_space: bool, ignore_punct: bool, icdar15: bool) -> Any:
+    from eval.text import TextOptions
+
+    return TextOptions(ignore_case=ignore_case, ignore_space=ignore_space, ignore_punct=ignore_punct, icdar15=icdar15)
+
+
 EVAL_EPILOG = """Examples:
 
+\b
   bench eval --api_res_json runs/x/naver.json --txt_gt_dir data/gt
-
   bench eval --api_res_json kakao.json --txt_gt_dir data/gt --ignore-space --out runs/kakao-eval
-
   bench eval --api_res_json res.zip --txt_gt_dir gt.zip --iou 0.5 --iou 0.7 --icdar15
+  bench eval --api_res_json samples/kr_docs_mini/res --txt_gt_dir samples/kr_docs_mini/gt
 """
 
 
@@ -108,24 +132,19 @@ def eval_command(
                                       help="Predictions: a provider's raw results (naver.json, kakao.json, "
                                            "jenti.json, tesseract.json), the project's schema, or an ICDAR "
                                            "folder/zip of res_<stem>.txt files. The format is read from the content."),
-    txt_gt_dir: Path = typer.Option(..., "--txt_gt_dir", "--txt-gt-dir", metavar="DIR",
-                                    help="Ground truth: a folder or zip of <stem>.txt / gt_<stem>.txt files."),
+    txt_gt_dir: GtDirOption = ...,
     out: Optional[Path] = typer.Option(None, "--out", metavar="DIR",
                                        help="Write summary.json, per_image.csv, matches.csv and sweep.csv here."),
     iou: list[float] = typer.Option([0.5], "--iou", help="IoU threshold (a pair must be strictly above it). "
                                                        "Repeat for a sweep; the first one is the headline."),
-    ignore_text: list[str] = typer.Option([], "--ignore-text", metavar="MARKER",
-                                          help="Extra gt text that marks a don't-care region (### always does)."),
+    ignore_text: IgnoreTextOption = [],
     skip_bad_lines: bool = typer.Option(False, "--skip-bad-lines",
                                         help="Report and skip malformed gt lines instead of stopping."),
-    ignore_case: bool = typer.Option(False, "--ignore-case", help="Compare texts case-insensitively."),
-    ignore_space: bool = typer.Option(False, "--ignore-space", help="Remove all white space before comparing "
-                                                                   "(Kakao answers '가 자 미')."),
-    ignore_punct: bool = typer.Option(False, "--ignore-punct", help="Remove Unicode punctuation before comparing."),
-    icdar15: bool = typer.Option(False, "--icdar15", help="ICDAR 2015 text rule: upper-case both texts and forgive "
-                                                         "one leading and one trailing !?.:,*\"()·[]/' in the gt."),
-    min_score: Optional[float] = typer.Option(None, "--min-score", min=0.0, max=1.0,
-                                              help="Drop predictions whose confidence is below this first."),
+    ignore_case: IgnoreCaseOption = False,
+    ignore_space: IgnoreSpaceOption = False,
+    ignore_punct: IgnorePunctOption = False,
+    icdar15: Icdar15Option = False,
+    min_score: MinScoreOption = None,
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar on large sets."),
 ) -> None:
     """Score one provider's predictions against ground truth (detection, recognition, end to end).
@@ -137,7 +156,6 @@ def eval_command(
 
     from adapters.formats import load_results
     from eval.evaluate import EvalOptions, evaluate, parse_thresholds
-    from eval.text import TextOptions
     from gt.reader import DONT_CARE, read_annotations
     from reports.eval_tables import format_table, write_evaluation
 
@@ -153,8 +171,7 @@ def eval_command(
     results = load_results(api_res_json)
     options = EvalOptions(
         thresholds=thresholds,
-        text=TextOptions(ignore_case=ignore_case, ignore_space=ignore_space, ignore_punct=ignore_punct,
-                         icdar15=icdar15),
+        text=_text_options(ignore_case, ignore_space, ignore_punct, icdar15),
         min_score=min_score,
     )
     with tqdm(total=len(gt.images), desc="evaluating", unit="img", leave=False,
@@ -245,34 +262,20 @@ def collect_command(
     Ctrl-C, kill -9 or a quota stop) sends requests only for images not yet collected.
     Credentials are checked before anything else; secrets never appear in outputs or logs.
     """
-    from adapters import tesseract
-    from adapters.collector import CollectOptions, collect
-    from adapters.config import load_config
+    from adapters.collector import CollectOptions
     from adapters.images import discover
-    from adapters.provider import make_provider
 
     name = provider.value
     if lang is not None and name not in ("naver", "tesseract"):
         raise InputError(f"--lang applies to naver and tesseract, not {name}")
     if psm is not None and name != "tesseract":
         raise InputError(f"--psm applies to tesseract only, not {name}")
-    config = load_config(name)
-    if name == "tesseract":
-        missing = tesseract.available(lang or tesseract.DEFAULT_LANG)
-        if missing:
-            raise InputError(missing)
+    config = _checked_config(name, lang)
     found = discover(images)
-    workers = concurrency or ((os.cpu_count() or 1) if name == "tesseract" else 4)
-    options = CollectOptions(concurrency=workers, rps=rps, limit=limit, refresh=refresh, retry_failed=retry_failed,
-                             timeout=timeout, max_attempts=max_attempts, backoff_base=backoff,
-                             progress=None if progress else False)
-    hint = " and ".join(v for v in (config.secret_variable, config.url_variable) if v)
-    engine = make_provider(config, lang=lang, psm=psm, pool_size=workers)
-    try:
-        summary = collect(engine, found, out, options, secrets=config.secrets(),
-                          auth_hint=f"check {hint}" if hint else "", report=typer.echo)
-    finally:
-        engine.close()
+    options = CollectOptions(concurrency=concurrency or _default_concurrency(name), rps=rps, limit=limit,
+                             refresh=refresh, retry_failed=retry_failed, timeout=timeout,
+                             max_attempts=max_attempts, backoff_base=backoff, progress=None if progress else False)
+    summary = _run_collector(config, found, out, options, lang=lang, psm=psm)
     if summary.failed:
         typer.echo(f"{summary.failed} image(s) failed: see {summary.paths.runs}; "
                    f"run again with --retry-failed to re-send them", err=True)
@@ -471,8 +474,7 @@ Outputs in OUT:
 def report_command(
     results: list[Path] = typer.Argument(..., metavar="RESULT...",
                                          help="Results files/folders, or `bench eval --out` folders; one per provider."),
-    txt_gt_dir: Path = typer.Option(..., "--txt_gt_dir", "--txt-gt-dir", metavar="DIR",
-                                    help="Ground truth: a folder or zip of <stem>.txt / gt_<stem>.txt files."),
+    txt_gt_dir: GtDirOption = ...,
     out: Path = typer.Option(..., "--out", metavar="DIR", help="Where the report goes (created)."),
     images: Optional[Path] = typer.Option(None, "--images", metavar="DIR",
                                           help="The images: overlays of the worst images, and categories from "
@@ -482,15 +484,13 @@ def report_command(
     iou: list[float] = typer.Option([0.5], "--iou", help="Headline IoU threshold (the first one); 0.1 to 0.9 are "
                                                        "always evaluated for the sweep plot."),
     title: str = typer.Option("Korean OCR comparison", "--title", metavar="T", help="Title of the HTML page."),
-    ignore_text: list[str] = typer.Option([], "--ignore-text", metavar="MARKER",
-                                          help="Extra gt text that marks a don't-care region (### always does)."),
+    ignore_text: IgnoreTextOption = [],
     skip_bad_lines: bool = typer.Option(False, "--skip-bad-lines", help="Skip malformed gt lines instead of stopping."),
-    ignore_case: bool = typer.Option(False, "--ignore-case", help="Compare texts case-insensitively."),
-    ignore_space: bool = typer.Option(False, "--ignore-space", help="Remove all white space before comparing."),
-    ignore_punct: bool = typer.Option(False, "--ignore-punct", help="Remove Unicode punctuation before comparing."),
-    icdar15: bool = typer.Option(False, "--icdar15", help="ICDAR 2015 text rule (see bench eval --help)."),
-    min_score: Optional[float] = typer.Option(None, "--min-score", min=0.0, max=1.0,
-                                              help="Drop predictions whose confidence is below this first."),
+    ignore_case: IgnoreCaseOption = False,
+    ignore_space: IgnoreSpaceOption = False,
+    ignore_punct: IgnorePunctOption = False,
+    icdar15: Icdar15Option = False,
+    min_score: MinScoreOption = None,
     bootstrap: int = typer.Option(1000, "--bootstrap", min=0, metavar="N",
                                   help="Bootstrap resamples over images for the intervals (0: none)."),
     seed: int = typer.Option(0, "--seed", min=0, metavar="S", help="Seed of the bootstrap (same seed, same intervals)."),
@@ -504,7 +504,6 @@ def report_command(
     """
     from adapters.images import discover
     from eval.evaluate import EvalOptions, parse_thresholds
-    from eval.text import TextOptions
     from gt.reader import DONT_CARE, read_annotations
     from reports import breakdowns
     from reports.compare import evaluate_runs, load_runs
@@ -538,8 +537,7 @@ def report_command(
                         breakdowns.UNCATEGORISED, unknown[0])
     font = hangul_font()  # before any work: a missing Korean font is an input problem, said up front
     options = EvalOptions(thresholds=thresholds,
-                          text=TextOptions(ignore_case=ignore_case, ignore_space=ignore_space,
-                                           ignore_punct=ignore_punct, icdar15=icdar15),
+                          text=_text_options(ignore_case, ignore_space, ignore_punct, icdar15),
                           min_score=min_score)
     for run in runs:
         typer.echo(f"{run.label}: {run.given}: {run.how}")
@@ -596,14 +594,12 @@ def show_command(
                                      help="Only images with a missed, false or wrong-text item, or a provider error "
                                           "(needs --txt_gt_dir)."),
     iou: float = typer.Option(0.5, "--iou", help="IoU threshold for matching (strictly above)."),
-    ignore_text: list[str] = typer.Option([], "--ignore-text", metavar="MARKER",
-                                          help="Extra gt text that marks a don't-care region (### always does)."),
-    ignore_case: bool = typer.Option(False, "--ignore-case", help="Compare texts case-insensitively."),
-    ignore_space: bool = typer.Option(False, "--ignore-space", help="Remove all white space before comparing."),
-    ignore_punct: bool = typer.Option(False, "--ignore-punct", help="Remove Unicode punctuation before comparing."),
-    icdar15: bool = typer.Option(False, "--icdar15", help="ICDAR 2015 text rule (see bench eval --help)."),
-    min_score: Optional[float] = typer.Option(None, "--min-score", min=0.0, max=1.0,
-                                              help="Drop predictions whose confidence is below this first."),
+    ignore_text: IgnoreTextOption = [],
+    ignore_case: IgnoreCaseOption = False,
+    ignore_space: IgnoreSpaceOption = False,
+    ignore_punct: IgnorePunctOption = False,
+    icdar15: Icdar15Option = False,
+    min_score: MinScoreOption = None,
     labels: bool = typer.Option(True, "--labels/--no-labels", help="Draw the texts next to the boxes."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
 ) -> None:
@@ -613,7 +609,6 @@ def show_command(
     from adapters.formats import load_results
     from adapters.images import discover
     from eval.evaluate import EvalOptions, parse_thresholds
-    from eval.text import TextOptions
     from gt.reader import DONT_CARE, read_annotations
     from reports.fonts import hangul_font
     from reports.overlay import build_overlay, load_image, render
@@ -639,8 +634,7 @@ def show_command(
     else:
         results = load_results(api_res_json)
     options = EvalOptions(thresholds=thresholds, min_score=min_score,
-                          text=TextOptions(ignore_case=ignore_case, ignore_space=ignore_space,
-                                           ignore_punct=ignore_punct, icdar15=icdar15))
+                          text=_text_options(ignore_case, ignore_space, ignore_punct, icdar15))
     keys = {f.key for f in found}
     stray = sorted(set(results.images) - keys)
     if stray:
@@ -676,27 +670,45 @@ def show_command(
         raise typer.Exit(EXIT_FAILURES)
 
 
-def _collect_for_show(name: str, found: list[Any], out: Path, progress: bool) -> tuple[Any, int]:
-    """Run the collector for ``bench show --provider`` (stored in OUT, reused on re-runs)."""
-    from adapters import tesseract
-    from adapters.collector import CollectOptions, OutputPaths, collect
-    from adapters.config import load_config
-    from adapters.formats import load_results
-    from adapters.provider import make_provider
+def _default_concurrency(provider: str) -> int:
+    return (os.cpu_count() or 1) if provider == "tesseract" else 4
 
-    config = load_config(name)
-    if name == "tesseract":
-        missing = tesseract.available(tesseract.DEFAULT_LANG)
+
+def _checked_config(provider: str, lang: Optional[str] = None) -> Any:
+    """Credentials (or the local engine) checked before any work: a ConfigError names what is missing."""
+    from adapters import tesseract
+    from adapters.config import load_config
+
+    config = load_config(provider)
+    if provider == "tesseract":
+        missing = tesseract.available(lang or tesseract.DEFAULT_LANG)
         if missing:
             raise InputError(missing)
-    workers = (os.cpu_count() or 1) if name == "tesseract" else 4
-    engine = make_provider(config, pool_size=workers)
+    return config
+
+
+def _run_collector(config: Any, found: list[Any], out: Path, options: Any,
+                   lang: Optional[str] = None, psm: Optional[int] = None) -> Any:
+    """One collection run, shared by `collect`, `show --provider` and friends; returns its summary."""
+    from adapters.collector import collect
+    from adapters.provider import make_provider
+
     hint = " and ".join(v for v in (config.secret_variable, config.url_variable) if v)
+    engine = make_provider(config, lang=lang, psm=psm, pool_size=options.concurrency)
     try:
-        summary = collect(engine, found, out, CollectOptions(concurrency=workers, progress=None if progress else False),
-                          secrets=config.secrets(), auth_hint=f"check {hint}" if hint else "", report=typer.echo)
+        return collect(engine, found, out, options, secrets=config.secrets(),
+                       auth_hint=f"check {hint}" if hint else "", report=typer.echo)
     finally:
         engine.close()
+
+
+def _collect_for_show(name: str, found: list[Any], out: Path, progress: bool) -> tuple[Any, int]:
+    """Run the collector for ``bench show --provider`` (stored in OUT, reused on re-runs)."""
+    from adapters.collector import CollectOptions, OutputPaths
+    from adapters.formats import load_results
+
+    options = CollectOptions(concurrency=_default_concurrency(name), progress=None if progress else False)
+    summary = _run_collector(_checked_config(name), found, out, options)
     return load_results(OutputPaths.for_provider(out, name).normalized), summary.failed
 
 
@@ -778,8 +790,8 @@ def gt_aihub_command(
 
 DEMO_EPILOG = """Examples:
 
-  bench demo                       # 30 synthetic images, local engine, report in runs/demo
-
+\b
+  bench demo                                 # 30 images, report in runs/demo/report
   bench demo --images 5 --out /tmp/demo
 
 \b
