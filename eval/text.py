@@ -43,7 +43,11 @@ def normalize(text: str, options: TextOptions = TextOptions()) -> str:
 
 def texts_match(gt: str, pred: str, options: TextOptions = TextOptions()) -> bool:
     """Exact match after normalization; ICDAR 2015 mode also forgives one edge character of the gt."""
-    gt_n, pred_n = normalize(gt, options), normalize(pred, options)
+    return normalized_texts_match(normalize(gt, options), normalize(pred, options), options)
+
+
+def normalized_texts_match(gt_n: str, pred_n: str, options: TextOptions = TextOptions()) -> bool:
+    """``texts_match`` for texts already passed through ``normalize`` (saves doing it twice)."""
     if gt_n == pred_n:
         return True
     if not options.icdar15 or not gt_n:
