@@ -13,7 +13,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, Mapping
 
-from adapters import jenti, kakao, naver
+from adapters import jenti, kakao, naver, tesseract
 from adapters.errors import InputError
 from adapters.schema import ImageResult, Item, ResultSet, is_schema_document, parse_result_set
 from adapters.wire import ResponseFormatError
@@ -34,13 +34,7 @@ def image_key(name: str) -> str:
 
 def raw_parsers() -> dict[str, ModuleType]:
     """Every provider module that can parse raw responses, by provider name."""
-    parsers: dict[str, ModuleType] = {naver.NAME: naver, kakao.NAME: kakao, jenti.NAME: jenti}
-    try:
-        from adapters import tesseract
-    except ImportError:  # the local engine module is optional for parsing other providers
-        return parsers
-    parsers[tesseract.NAME] = tesseract
-    return parsers
+    return {module.NAME: module for module in (naver, kakao, jenti, tesseract)}
 
 
 def detect_provider(raw_by_stem: Mapping[str, Any], source: str) -> str:
