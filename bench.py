@@ -856,5 +856,99 @@ def demo_command(
     typer.echo(f"report: {report / 'report.html'}")
 
 
+SERVE_EPILOG = """Examples:
+
+\b
+  bench serve                                   # http://127.0.0.1:5000, one engine process per core
+  bench serve --port 8080 --workers 2 --max-upload-mb 10
+  bench serve --host 0.0.0.0 --port 5000        # reachable from other machines (no authentication!)
+  bench serve --lang kor --psm 6 --max-pixels 20000000
+
+\b
+Calling it (field name `file`, as the original Light-OCR API):
+  curl -F 'file=@sample_image.jpg' http://127.0.0.1:5000/evaluation
+      -> {"출입구": [42, 49, 218, 49, 218, 108, 42, 108], "비상구": [...]}   one box per distinct text
+  curl -F 'file=@sample_image.jpg' http://127.0.0.1:5000/v1/ocr
+      -> {"status": "ok", "width": 560, "height": 220, "items": [{"polygon": [[42.0, 49.0], ...],
+          "text": "출입구", "confidence": 0.9699, "granularity": "word"}, ...]}   every word
+  curl http://127.0.0.1:5000/health
+  curl http://127.0.0.1:5000/openapi.json
+
+\b
+Benchmark it like any web provider:
+  export JENTI_OCR_URL=http://127.0.0.1:5000/evaluation
+  bench collect --provider jenti --images data/images --out runs/self-hosted
+
+\b
+Errors are JSON {"error": ..., "code": ..., "status": ...}: 400 no file, empty file, not an
+image, malformed multipart; 415 not multipart/form-data or an unsupported image format; 413
+upload over --max-upload-mb (refused before the body is read) or image over --max-pixels
+(checked from the image header before decoding); 404 unknown route; 405 wrong method; 503
+engine unavailable or busy (with Retry-After); 504 the engine ran out of --timeout.
+Binds 127.0.0.1 unless --host says otherwise. Ctrl-C stops it (exit code 130).
+"""
+
+
+class ServeEngine(str, Enum):
+    tesseract = "tesseract"
+
+
+@app.command("serve", epilog=SERVE_EPILOG)
+@cli_errors
+def serve_command(
+    engine: ServeEngine = typer.Option(ServeEngine.tesseract, "--engine", help="The local OCR engine to serve."),
+    host: str = typer.Option("127.0.0.1", "--host", metavar="ADDR",
+                             help="Address to listen on; 0.0.0.0 (or ::) makes it reachable from other machines."),
+    port: int = typer.Option(5000, "--port", min=0, max=65535, metavar="P", help="Port (0 picks a free one)."),
+    workers: Optional[int] = typer.Option(None, "--workers", min=1, metavar="N",
+                                          help="Engine processes at once; further requests queue [default: CPU count]."),
+    threads: Optional[int] = typer.Option(None, "--threads", min=1, metavar="N",
+                                          help="Requests handled at once [default: 2 x workers, at least 4]."),
+    connection_limit: int = typer.Option(100, "--connection-limit", min=1, metavar="N",
+                                         help="Open connections at once; more wait in the listen backlog."),
+    max_upload_mb: float = typer.Option(20.0, "--max-upload-mb", min=0.001, metavar="MB",
+                                        help="Largest request body accepted (413 above it)."),
+    max_pixels: int = typer.Option(50_000_000, "--max-pixels", min=1, metavar="N",
+                                   help="Largest image accepted, in pixels (413 above it; decompression bombs)."),
+    lang: str = typer.Option("kor+eng", "--lang", metavar="LANG", help="Tesseract language models."),
+    psm: int = typer.Option(11, "--psm", min=0, max=13, metavar="N",
+                            help="Tesseract page segmentation mode [default: 11, sparse text]."),
+    timeout: float = typer.Option(60.0, "--timeout", min=0.1, metavar="S",
+                                  help="Seconds the engine may spend on one image (504 after)."),
+) -> None:
+    """Serve the Light-OCR API (POST /evaluation) and a lossless /v1/ocr over the local engine.
+
+    A production WSGI server (waitress) with bounded request threads, connections, upload size
+    and engine processes, so a burst of uploads queues instead of exhausting memory. Point
+    `bench collect --provider jenti` at it to benchmark the self-hosted engine like a web API.
+    """
+    import ipaddress
+
+    from adapters import tesseract
+    from adapters.server import App, Limits, TesseractEngine
+    from adapters.server_run import Server, ServeOptions, default_threads, serve_forever
+
+    missing = tesseract.available(lang)
+    if missing:
+        raise InputError(missing)
+    slots = workers or os.cpu_count() or 1
+    ocr = TesseractEngine(lang=lang, psm=psm, workers=slots, timeout=timeout)
+    limits = Limits(max_upload_bytes=int(max_upload_mb * 1024 * 1024), max_pixels=max_pixels)
+    options = ServeOptions(host=host, port=port, threads=threads or default_threads(slots),
+                           connection_limit=connection_limit)
+    try:
+        server = Server(App(ocr, limits), options)
+    except (OSError, ValueError) as exc:
+        raise InputError(f"cannot listen on {host}:{port}: {getattr(exc, 'strerror', None) or exc}") from None
+    try:
+        loopback = all(ipaddress.ip_address(address.split("%")[0]).is_loopback for address, _ in server.addresses)
+    except ValueError:
+        loopback = False
+    if not loopback:
+        log.warning("listening on %s: reachable from other machines, and the API has no authentication",
+                    ", ".join(address for address, _ in server.addresses))
+    serve_forever(server, typer.echo)
+
+
 if __name__ == "__main__":
     app()

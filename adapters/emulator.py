@@ -63,8 +63,6 @@ import socket
 import threading
 import time
 from dataclasses import dataclass
-from email.message import Message
-from email.utils import collapse_rfc2231_value
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Protocol
@@ -74,6 +72,8 @@ from PIL import Image, UnidentifiedImageError
 
 from adapters import tesseract, wire_render
 from adapters.errors import InputError, PermanentError
+from adapters.multipart import MultipartError, Part
+from adapters.multipart import parse as _split_multipart
 from adapters.schema import Item
 from gt.reader import read_annotations
 
@@ -296,55 +296,12 @@ class _Request:
     invalid: _Invalid | None = None
 
 
-@dataclass(frozen=True)
-class _Part:
-    name: str
-    filename: str | None
-    data: bytes
-
-
-def _header_params(value: str) -> Message:
-    message = Message()
-    message["content-type"] = value
-    return message
-
-
-def _param(message: Message, name: str) -> str | None:
-    value = message.get_param(name, header="content-type")
-    if value is None:
-        return None
-    return collapse_rfc2231_value(value)
-
-
-def parse_multipart(body: bytes, content_type: str) -> dict[str, _Part]:
+def parse_multipart(body: bytes, content_type: str) -> dict[str, Part]:
     """The parts of a ``multipart/form-data`` body by field name (first part wins)."""
-    header = _header_params(content_type)
-    if header.get_content_type() != "multipart/form-data":
-        raise _Invalid("body", f"expected multipart/form-data, got {header.get_content_type()!r}")
-    boundary = _param(header, "boundary")
-    if not boundary:
-        raise _Invalid("body", "multipart/form-data without a boundary")
-    delimiter = b"--" + boundary.encode("latin-1")
-    start = body.find(delimiter)
-    if start < 0:
-        raise _Invalid("body", "multipart body without its boundary")
-    parts: dict[str, _Part] = {}
-    for chunk in body[start + len(delimiter):].split(b"\r\n" + delimiter):
-        if chunk.startswith(b"--"):
-            break  # closing delimiter
-        head, sep, data = chunk.partition(b"\r\n\r\n")
-        if not sep:
-            continue
-        headers: dict[str, str] = {}
-        for line in head.decode("utf-8", "replace").split("\r\n"):
-            key, colon, value = line.partition(":")
-            if colon:
-                headers[key.strip().lower()] = value.strip()
-        disposition = _header_params(headers.get("content-disposition", ""))
-        name = _param(disposition, "name")
-        if name and name not in parts:
-            parts[name] = _Part(name, _param(disposition, "filename"), data)
-    return parts
+    try:
+        return _split_multipart(body, content_type)
+    except MultipartError as exc:
+        raise _Invalid("body", str(exc)) from None
 
 
 def _image_stem(file_name: str) -> str:
