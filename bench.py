@@ -182,7 +182,8 @@ def eval_command(
         typer.echo(f"skipped {len(gt.bad_lines)} malformed gt line(s)")
     if out is not None:
         write_evaluation(out, evaluation, results.provider,
-                         {"bad_lines": len(gt.bad_lines), "predictions": str(api_res_json), "ground_truth": str(txt_gt_dir)})
+                         {"bad_lines": len(gt.bad_lines), "predictions": str(api_res_json.resolve()),
+                          "ground_truth": str(txt_gt_dir.resolve())})
         typer.echo(f"wrote {out}/summary.json, per_image.csv, matches.csv, sweep.csv")
 
 
@@ -262,9 +263,14 @@ def collect_command(
     Ctrl-C, kill -9 or a quota stop) sends requests only for images not yet collected.
     Credentials are checked before anything else; secrets never appear in outputs or logs.
     """
+    import math
+
     from adapters.collector import CollectOptions
     from adapters.images import discover
 
+    for flag, value in (("--rps", rps), ("--timeout", timeout), ("--backoff", backoff)):
+        if value is not None and not math.isfinite(value):  # typer's min= lets inf through
+            raise InputError(f"{flag} must be a finite number, got {value}")
     name = provider.value
     if lang is not None and name not in ("naver", "tesseract"):
         raise InputError(f"--lang applies to naver and tesseract, not {name}")
@@ -510,6 +516,9 @@ def report_command(
     from reports.fonts import hangul_font
     from reports.html import SWEEP, ReportInputs, write_report
 
+    from reports.eval_tables import check_out_dir
+
+    check_out_dir(out)
     try:
         thresholds = parse_thresholds([*iou, *SWEEP])
     except ValueError as exc:

@@ -22,6 +22,7 @@ from gt.reader import read_annotations
 log = logging.getLogger("bench")
 
 ICDAR = "icdar"
+UNKNOWN_PROVIDER = "unknown"
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".gif")
 
 
@@ -112,4 +113,8 @@ def load_results(path: Path | str) -> ResultSet:
         return parse_result_set(doc, str(path))
     if not isinstance(doc, Mapping):
         raise InputError(f"{path}: expected a JSON object mapping image names to responses, got {type(doc).__name__}")
+    if not doc:
+        # what the collector writes when every image failed: no answers, so every image is missing
+        log.warning("%s: no responses at all; every image counts as missing", path)
+        return ResultSet(provider=UNKNOWN_PROVIDER)
     return parse_raw_layout(doc, str(path))

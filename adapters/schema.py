@@ -25,6 +25,7 @@ from adapters.errors import SchemaError
 SCHEMA_NAME = "korean-ocr-bench/results"
 SCHEMA_VERSION = 1
 GRANULARITIES = ("word", "line", "region")
+MAX_COORDINATE = 1e9  # beyond any image; larger values would overflow polygon areas to infinity
 STATUSES = ("ok", "error")
 
 Point = tuple[float, float]
@@ -130,7 +131,10 @@ def _parse_polygon(value: Any, where: str) -> tuple[Point, ...] | None:
     for k, point in enumerate(value):
         if not isinstance(point, list) or len(point) != 2:
             raise SchemaError(f"{where}[{k}]: expected an [x, y] pair, got {point!r}")
-        points.append((_number(point[0], f"{where}[{k}][0]"), _number(point[1], f"{where}[{k}][1]")))
+        x, y = _number(point[0], f"{where}[{k}][0]"), _number(point[1], f"{where}[{k}][1]")
+        if max(abs(x), abs(y)) > MAX_COORDINATE:
+            raise SchemaError(f"{where}[{k}]: coordinate out of range (beyond {MAX_COORDINATE:g}): {point!r}")
+        points.append((x, y))
     return tuple(points)
 
 

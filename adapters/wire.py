@@ -4,7 +4,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from adapters.schema import Point
+from adapters.schema import MAX_COORDINATE, Point
 
 
 class ResponseFormatError(ValueError):
@@ -15,6 +15,8 @@ def coordinate(value: Any, what: str) -> float:
     """A finite JSON number; bools and strings are rejected so garbage never becomes geometry."""
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         raise ResponseFormatError(f"{what}: expected a number, got {value!r}")
+    if abs(value) > MAX_COORDINATE:
+        raise ResponseFormatError(f"{what}: {value!r} is out of range (beyond {MAX_COORDINATE:g})")
     return float(value)
 
 

@@ -394,7 +394,7 @@ def baseline_image(words: Sequence[Word], result: ImageResult | None,
             gt_area, pred_area = gt_polygon.area, pred_polygon.area
             if gt_area > 0 and pred_area > 0 and inter > 0:
                 candidates.append((inter / (gt_area + pred_area - inter), g, p))
-    candidates.sort(key=lambda c: (-c[0], c[1], c[2]))          # rule 4 order
+    candidates.sort(key=lambda c: (-float(np.round(c[0], 9)), c[1], c[2]))  # rule 4 order (ties to 9 places)
 
     per_threshold = []
     matches: set[tuple[int, int]] = set()

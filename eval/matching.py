@@ -14,6 +14,7 @@ import shapely
 from eval.geometry import candidate_pairs, intersection_areas
 
 DONT_CARE_OVERLAP = 0.5
+TIE_DECIMALS = 9
 
 
 @dataclass(frozen=True)
@@ -74,7 +75,9 @@ def greedy_match(ov: Overlaps, threshold: float) -> tuple[np.ndarray, np.ndarray
     """
     above = ov.iou > threshold
     g, p, iou = ov.gt[above], ov.pred[above], ov.iou[above]
-    order = np.lexsort((p, g, -iou))
+    # IoUs equal to TIE_DECIMALS places are ties: the same shape must not win or lose on the last
+    # bit of a float that depends on which corner its outline starts from
+    order = np.lexsort((p, g, -np.round(iou, TIE_DECIMALS)))
     used_g: set[int] = set()
     used_p: set[int] = set()
     keep = []

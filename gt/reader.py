@@ -23,6 +23,9 @@ log = logging.getLogger("bench")
 DONT_CARE = "###"
 STEM_PREFIXES = ("gt_", "res_")
 _NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)")
+# only CR / LF end a line: str.splitlines() would also break on U+2028, form feed, etc. inside a text
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+MAX_COORDINATE = 1e9  # beyond any image; larger values would overflow areas to infinity
 
 
 class GtFormatError(InputError):
@@ -97,7 +100,9 @@ def parse_line(line: str, text_required: bool = True) -> tuple[tuple[Point, ...]
         token = part.strip()
         if not _NUMBER.fullmatch(token):
             raise ValueError(f"coordinate {k + 1} is not a number: {token!r}")
-        numbers.append(float(token))
+        if abs(value := float(token)) > MAX_COORDINATE:
+            raise ValueError(f"coordinate {k + 1} is out of range: {token}")
+        numbers.append(value)
     # An empty text after the 8th comma is a scored word with an empty transcription, as in the
     # ICDAR 2015 scripts (real sets such as kr_docs have a few); only the markers mean don't care.
     text = parts[8].strip() if len(parts) == 9 else ""
@@ -114,7 +119,7 @@ def parse_annotation_text(
     words: list[Word] = []
     bad: list[BadLine] = []
     markers = None if dont_care is None else {unicodedata.normalize("NFC", m) for m in dont_care}
-    for number, raw in enumerate(text.splitlines(), start=1):
+    for number, raw in enumerate(_LINE_BREAK.split(text), start=1):
         if not raw.strip():
             continue
         try:
@@ -132,8 +137,8 @@ def parse_annotation_text(
 def _annotation_files(source: Path) -> Iterator[tuple[str, str, bytes]]:
     """Yield ``(display name, file name, bytes)`` for every ``.txt`` in a folder (recursively) or a zip."""
     if source.is_dir():
-        for path in sorted(source.rglob("*.txt")):
-            if path.is_file():
+        for path in sorted(source.rglob("*")):
+            if path.is_file() and path.suffix.lower() == ".txt":
                 yield str(path), path.name, path.read_bytes()
     elif source.is_file() and zipfile.is_zipfile(source):
         with zipfile.ZipFile(source) as archive:

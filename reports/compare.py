@@ -24,7 +24,8 @@ from adapters.formats import load_results
 from adapters.schema import ResultSet
 from eval.evaluate import EvalOptions, Evaluation
 from eval.metrics import Counts, detection, end_to_end, recognition
-from reports.eval_tables import CSV_ENCODING, SUMMARY_FILE
+from reports.csv_files import write_csv
+from reports.eval_tables import SUMMARY_FILE
 from reports.prices import Price, price_for
 
 log = logging.getLogger("bench")
@@ -36,7 +37,7 @@ DEFAULT_RESAMPLES = 1000
 DEFAULT_SEED = 0
 CI_LEVEL = 0.95
 _BLOCK = 100  # resamples per matrix product: bounds memory at 100 x images weights
-_OK_RUN_STATUSES = ("collected", "reused", "ok")
+_OK_RUN_STATUSES = ("collected", "reused")
 
 
 # --- inputs ----------------------------------------------------------------------------------
@@ -197,13 +198,12 @@ def read_latencies(path: Path, stems: set[str] | None = None) -> np.ndarray | No
         with open(path, encoding="utf-8-sig", newline="") as handle:
             reader = csv.DictReader(handle)
             columns = set(reader.fieldnames or ())
-            if not {"image", "latency_ms"} <= columns:
-                log.warning("%s: no 'image'/'latency_ms' columns; latency left out", path)
+            if not {"image", "status", "latency_ms"} <= columns:
+                log.warning("%s: no 'image'/'status'/'latency_ms' columns; latency left out", path)
                 return None
             values = []
             for row in reader:
-                status = (row.get("status") or "").strip().lower()
-                if status and status not in _OK_RUN_STATUSES:
+                if (row.get("status") or "").strip().lower() not in _OK_RUN_STATUSES:
                     continue
                 if stems is not None and row.get("image") not in stems:
                     continue
@@ -358,8 +358,4 @@ def compare(runs: Sequence[ProviderRun], resamples: int = DEFAULT_RESAMPLES, see
 def write_comparison(path: Path, comparison: Comparison) -> None:
     """``comparison.csv`` in UTF-8 with BOM; floats at full precision so they equal ``summary.json``."""
     columns = comparison_columns()
-    with open(path, "w", encoding=CSV_ENCODING, newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=columns)
-        writer.writeheader()
-        for row in comparison.rows:
-            writer.writerow({k: ("" if row.get(k) is None else row.get(k)) for k in columns})
+    write_csv(path, ({k: row.get(k) for k in columns} for row in comparison.rows), columns)

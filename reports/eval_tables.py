@@ -5,16 +5,16 @@ CSV files are UTF-8 with a BOM so Excel shows Korean text correctly when double-
 """
 from __future__ import annotations
 
-import csv
 import json
 from dataclasses import asdict, fields
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
+from adapters.errors import InputError
 from eval.evaluate import Evaluation, MatchRow
 from eval.metrics import Counts, detection, end_to_end, recognition, summary
+from reports.csv_files import write_csv
 
-CSV_ENCODING = "utf-8-sig"
 SUMMARY_FILE = "summary.json"
 PER_IMAGE_FILE = "per_image.csv"
 MATCHES_FILE = "matches.csv"
@@ -75,17 +75,24 @@ def match_rows(evaluation: Evaluation) -> Iterable[dict[str, Any]]:
             yield asdict(row)
 
 
-def write_csv(path: Path, rows: Iterable[dict[str, Any]], columns: Sequence[str]) -> None:
-    with open(path, "w", encoding=CSV_ENCODING, newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(columns))
-        writer.writeheader()
-        for row in rows:
-            writer.writerow({k: ("" if v is None else v) for k, v in row.items()})
+def check_out_dir(out: Path) -> None:
+    """Fail before any work when ``--out`` names an existing file."""
+    if out.exists() and not out.is_dir():
+        raise InputError(f"{out}: --out must be a folder, and a file of that name exists")
+
+
+def prepare_out_dir(out: Path) -> None:
+    """Create the output folder, or say clearly why it cannot be (exit code 2, not a traceback)."""
+    check_out_dir(out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"{out}: cannot create the output folder ({exc.strerror})") from None
 
 
 def write_evaluation(out: Path, evaluation: Evaluation, provider: str, extra: dict[str, Any] | None = None) -> dict[str, Any]:
     """Write every output file into ``out`` and return the summary document."""
-    out.mkdir(parents=True, exist_ok=True)
+    prepare_out_dir(out)
     doc = summary_document(evaluation, provider, extra)
     (out / SUMMARY_FILE).write_text(json.dumps(doc, ensure_ascii=False, indent=2), encoding="utf-8")
     per_image = per_image_rows(evaluation)

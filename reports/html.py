@@ -28,7 +28,8 @@ from reports import breakdowns as bd
 from reports import plots
 from reports.compare import (HEADLINE, Comparison, ProviderRun, compare, flat_scores, slug,
                              write_comparison)
-from reports.eval_tables import sweep_rows, write_csv, write_evaluation
+from reports.csv_files import write_csv
+from reports.eval_tables import sweep_rows, write_evaluation
 from reports.overlay import build_overlay, encode, load_image, render
 from reports.prices import price_for
 
@@ -435,8 +436,8 @@ def write_report(inputs: ReportInputs, out: Path) -> ReportFiles:
     for run, name in zip(inputs.runs, eval_folders(inputs.runs)):
         folder = out / "eval" / name
         write_evaluation(folder, run.evaluation, run.provider,
-                         {"label": run.label, "bad_lines": inputs.bad_lines, "predictions": str(run.source),
-                          "ground_truth": str(inputs.gt_dir)})
+                         {"label": run.label, "bad_lines": inputs.bad_lines, "predictions": str(Path(run.source).resolve()),
+                          "ground_truth": str(Path(inputs.gt_dir).resolve())})
         files.evaluations.append(folder)
     tables = breakdown_tables(inputs)
     for name, rows in tables.items():

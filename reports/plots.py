@@ -68,7 +68,9 @@ def headline_bars(rows: Sequence[Mapping[str, object]], path: Path, font_path: s
                    color=_colour(k), error_kw={"elinewidth": 1})
         ax.set_xticks(x, [label for _, label in HEADLINE_BARS])
         ax.set_ylabel("percent (CER: lower is better)")
-        ax.set_ylim(0, 105)
+        # CER can pass 100 %: the axis grows with the data rather than cutting bars off
+        tallest = max((float(row[m]) * 100 for row in rows for m, _ in HEADLINE_BARS), default=0.0)
+        ax.set_ylim(0, max(105.0, tallest * 1.05))
         ax.set_title("Headline metrics with 95% bootstrap intervals")
         ax.grid(axis="y", alpha=0.3)
         ax.legend(loc="upper right", fontsize="small")

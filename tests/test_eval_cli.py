@@ -157,3 +157,41 @@ def test_kr_docs_zips_evaluate_directly(tmp_path: Path):
     assert summary["gt_care"] + summary["gt_dont_care"] == 10532
     # the detector is good but not perfect on these pages
     assert 0.7 < summary["detection"]["hmean"] < 1.0
+
+
+def test_out_naming_a_file_exits_2_without_traceback(tmp_path: Path):
+    afile = tmp_path / "afile"
+    afile.write_text("", encoding="utf-8")
+    result = run("--api_res_json", SAMPLE / "res", "--txt_gt_dir", SAMPLE / "gt", "--out", afile)
+    assert result.exit_code == 2 and "must be a folder" in result.stderr
+
+
+def test_summary_records_absolute_input_paths(tmp_path: Path, monkeypatch):
+    monkeypatch.chdir(REPO)
+    out = tmp_path / "out"
+    assert run("--api_res_json", "samples/kr_docs_mini/res", "--txt_gt_dir", "samples/kr_docs_mini/gt",
+               "--out", out).exit_code == 0
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert summary["predictions"] == str(SAMPLE / "res") and summary["ground_truth"] == str(SAMPLE / "gt")
+
+
+def test_empty_raw_results_file_counts_every_image_as_missing(tmp_path: Path):
+    empty = tmp_path / "naver.json"
+    empty.write_text("{}", encoding="utf-8")
+    out = tmp_path / "out"
+    result = run("--api_res_json", empty, "--txt_gt_dir", SAMPLE / "gt", "--out", out)
+    assert result.exit_code == 0, result.output
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert summary["missing_predictions"] == summary["images"] == 10
+
+
+def test_formula_like_texts_are_defused_in_csv(tmp_path: Path):
+    gt = write_gt(tmp_path / "gt", {"a.txt": "0,0,10,0,10,5,0,5,=HYPERLINK(\"http://x\")\n"})
+    preds = tmp_path / "p.json"
+    preds.write_text(json.dumps({"a": {"@cmd": [0, 0, 10, 0, 10, 5, 0, 5], "-3": [20, 0, 30, 0, 30, 5, 20, 5]}}),
+                     encoding="utf-8")
+    out = tmp_path / "out"
+    assert run("--api_res_json", preds, "--txt_gt_dir", gt, "--out", out).exit_code == 0
+    rows = read_csv(out / "matches.csv")
+    texts = {r["gt_text"] for r in rows} | {r["pred_text"] for r in rows}
+    assert "'=HYPERLINK(\"http://x\")" in texts and "'@cmd" in texts and "-3" in texts

@@ -109,8 +109,7 @@ def test_mixed_error_bodies_are_an_input_error(tmp_path: Path):
     {"a": {"text": "hello"}},
     {"a": None, "b": 3},
     {"a": {"error": "x"}},
-    {},
-], ids=["unknown object", "scalars", "jenti error only", "empty"])
+], ids=["unknown object", "scalars", "jenti error only"])
 def test_undetectable_content_is_an_input_error(tmp_path: Path, doc: Any):
     with pytest.raises(InputError, match=r"r\.json: cannot tell which provider"):
         load_results(write_json(tmp_path / "r.json", doc))

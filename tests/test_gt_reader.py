@@ -105,3 +105,19 @@ def test_duplicate_stems_are_an_error(tmp_path: Path):
 def test_missing_source_is_an_input_error(tmp_path: Path):
     with pytest.raises(InputError, match="no such folder"):
         read_annotations(tmp_path / "nope")
+
+
+def test_upper_case_txt_files_count_in_folders_as_in_zips(tmp_path: Path):
+    (tmp_path / "A.TXT").write_text("0,0,1,0,1,1,0,1,가\n", encoding="utf-8")
+    (tmp_path / "b.txt").write_text("0,0,1,0,1,1,0,1,나\n", encoding="utf-8")
+    assert sorted(read_annotations(tmp_path).images) == ["A", "b"]
+
+
+def test_only_cr_and_lf_end_a_line():
+    words, _ = parse_annotation_text("0,0,10,0,10,10,0,10,가\u2028나\x0c다\r\n0,0,1,0,1,1,0,1,라\r", "f.txt")
+    assert [(w.text, w.line) for w in words] == [("가\u2028나\x0c다", 1), ("라", 2)]
+
+
+def test_absurd_coordinates_are_an_error_not_an_overflow():
+    with pytest.raises(ValueError, match="coordinate 1 is out of range"):
+        parse_line("1" + "0" * 200 + ",0,1,0,1,1,0,1,가")

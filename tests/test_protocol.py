@@ -249,3 +249,23 @@ def test_match_rows_explain_every_item():
                              Item(box(40, 0, 50, 5), "y"), Item(None, "z")])
     kinds = sorted(r.kind for r in evaluate_image("img", words, result).rows)
     assert kinds == ["discarded", "dont_care", "false", "match", "missed", "no_geometry"]
+
+
+def test_same_shape_listed_from_another_corner_is_a_tie_not_a_float_race():
+    """Rule 4: ties go to the earlier prediction even when float noise differs between outlines."""
+    import math
+
+    def rotated(cx: float, cy: float, w: float, h: float, angle: float, start: int):
+        c, s = math.cos(angle), math.sin(angle)
+        corners = [(-w / 2, -h / 2), (w / 2, -h / 2), (w / 2, h / 2), (-w / 2, h / 2)]
+        pts = [(cx + x * c - y * s, cy + x * s + y * c) for x, y in corners]
+        return tuple(pts[start:] + pts[:start])
+
+    later_wins = 0
+    for k in range(200):
+        angle = 0.1 + k * 0.013
+        words = gt((rotated(50.3, 40.7, 30.1, 9.7, angle, 0), "가"))
+        result = pred((rotated(51.1, 40.2, 30.1, 9.7, angle, 0), "x"), (rotated(51.1, 40.2, 30.1, 9.7, angle, 2), "y"))
+        rows = evaluate_image("img", words, result).rows
+        later_wins += [r.pred_index for r in rows if r.kind == "match"] == [1]
+    assert later_wins == 0

@@ -1,0 +1,35 @@
+"""CSV files people open in Excel: UTF-8 with a BOM (so Korean shows correctly) and no cell that
+a spreadsheet would run as a formula.
+
+Texts come from OCR providers and annotation files, so a text such as ``=HYPERLINK(...)`` or
+``=cmd|...`` is data, not a formula: such cells get a leading apostrophe, which spreadsheets hide
+and treat as "this is text". Numbers (``-3``, ``+1.5``) are left alone.
+"""
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+CSV_ENCODING = "utf-8-sig"
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value: Any) -> Any:
+    """The value as it should be written: None as empty, formula-like text behind an apostrophe."""
+    if value is None:
+        return ""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        try:
+            float(value)
+        except ValueError:
+            return "'" + value
+    return value
+
+
+def write_csv(path: Path, rows: Iterable[dict[str, Any]], columns: Sequence[str]) -> None:
+    with open(path, "w", encoding=CSV_ENCODING, newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(columns), extrasaction="ignore")
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({k: spreadsheet_safe(v) for k, v in row.items()})
