@@ -35,6 +35,14 @@ app = typer.Typer(
     add_completion=False,
     rich_markup_mode=None,
     pretty_exceptions_enable=False,
+    epilog="""Examples:
+
+\b
+  bench demo                                     # the whole pipeline on 30 synthetic images
+  bench collect --provider naver --images data/images --out runs/naver
+  bench eval --api_res_json runs/naver/naver.json --txt_gt_dir data/gt
+  bench report runs/naver/naver.json runs/kakao/kakao.json --txt_gt_dir data/gt --out runs/report
+""",
 )
 
 log = logging.getLogger("bench")
@@ -190,7 +198,7 @@ def eval_command(
 COLLECT_EPILOG = """Examples:
 
 \b
-  bench collect --provider tesseract --images samples/images --out runs/x
+  bench collect --provider tesseract --images runs/demo/data/images --out runs/x
   bench collect --provider naver --images data/images --out runs/naver --concurrency 8 --rps 5
   bench collect --provider kakao --images data/images --out runs/kakao --limit 20
   bench collect --provider naver --images data/images --out runs/naver --retry-failed
@@ -571,7 +579,7 @@ SHOW_EPILOG = """Examples:
 \b
   bench show --images data/images --api_res_json runs/naver/naver.json --out runs/show
   bench show --images data/images --api_res_json kakao.json --txt_gt_dir data/gt --out runs/show --only-errors
-  bench show --images samples/images --provider tesseract --txt_gt_dir samples/gt --out runs/show
+  bench show --images runs/demo/data/images --provider tesseract --txt_gt_dir runs/demo/data/gt --out runs/show
 
 \b
 One PNG per image, OUT/<stem>.png. Without ground truth every prediction is purple with its text.
@@ -725,6 +733,11 @@ gt_app = typer.Typer(
     help="Ground truth: convert public data sets into gt folders (bench gt COMMAND --help).",
     no_args_is_help=True,
     rich_markup_mode=None,
+    epilog="""Examples:
+
+\b
+  bench gt aihub --aihub ~/data/textinthewild --out data/aihub_test
+""",
 )
 app.add_typer(gt_app, name="gt")
 
@@ -825,13 +838,14 @@ def demo_command(
     seed: int = typer.Option(7, "--seed", metavar="S", help="Seed of the synthetic set."),
 ) -> None:
     """The whole pipeline on a built-in default: synth -> collect -> report, then print the report's path."""
+    import shlex
     import subprocess
 
     from adapters.config import load_config
     from adapters.errors import ConfigError
 
     def step(*args: str, allowed: tuple[int, ...] = (EXIT_OK,)) -> int:
-        typer.echo("$ bench " + " ".join(args), err=True)
+        typer.echo("$ " + shlex.join(["bench", *args]), err=True)
         code = subprocess.call([sys.executable, "-m", "bench", *args])
         if code not in allowed:
             raise typer.Exit(code)

@@ -40,6 +40,11 @@ CATEGORIES: tuple[str, ...] = ("Signboard", "Goods", "Traffic_Sign", "book")
 # still cover every category.
 _CATEGORY_CYCLE: tuple[str, ...] = ("Signboard", "Goods", "Traffic_Sign", "book", "Goods", "Signboard")
 FONT_PACKAGE = "fonts-nanum"
+NANUM_FILES = frozenset({  # the files Debian's fonts-nanum ships
+    "NanumBarunGothic.ttf", "NanumBarunGothicBold.ttf", "NanumGothic.ttf", "NanumGothicBold.ttf",
+    "NanumGothicCoding.ttf", "NanumGothicCodingBold.ttf", "NanumMyeongjo.ttf", "NanumMyeongjoBold.ttf",
+    "NanumSquareB.ttf", "NanumSquareR.ttf", "NanumSquareRoundB.ttf", "NanumSquareRoundR.ttf",
+})
 FONT_DIRS: tuple[Path, ...] = (Path("/usr/share/fonts/truetype/nanum"), Path("/usr/share/fonts/opentype/nanum"))
 JPEG_QUALITY = 90
 LONG_SIDE = (640, 1024)
@@ -84,8 +89,9 @@ class FontsMissingError(InputError):
 def find_korean_fonts(fc_list: str = "fc-list", font_dirs: Sequence[Path] = FONT_DIRS) -> tuple[FontFace, ...]:
     """Nanum fonts known to fontconfig (``fc-list :lang=ko file``) or lying in the Debian folders.
 
-    Only Nanum files are used so that two machines with the same package draw the same
-    pixels; they are sorted by file name, not path, for the same reason.
+    Only the files of the ``fonts-nanum`` package are used, so two machines with the same package
+    draw the same pixels even when one also has other Nanum fonts (e.g. the handwriting ones of
+    ``fonts-nanum-extra``); they are sorted by file name, not path, for the same reason.
     """
     paths: dict[str, str] = {}
     candidates: list[str] = []
@@ -99,7 +105,7 @@ def find_korean_fonts(fc_list: str = "fc-list", font_dirs: Sequence[Path] = FONT
             candidates.extend(str(p) for p in sorted(Path(folder).iterdir()))
     for candidate in candidates:
         path = Path(candidate)
-        if path.suffix.lower() in (".ttf", ".otf") and path.name.lower().startswith("nanum") and path.is_file():
+        if path.name in NANUM_FILES and path.is_file():
             paths.setdefault(path.name, str(path))
     if not paths:
         raise FontsMissingError(
