@@ -221,10 +221,12 @@ Outputs in OUT (re-running the same command resumes; nothing already collected i
                               successful attempt), bytes_sent, sent_width/sent_height (after
                               EXIF rotation and any resize), original size, format, finished_at
   <provider>.journal.jsonl    append-only journal of finished images (the source of the above)
+An image whose file changed since it was collected is sent again.
 
 \b
-Exit codes: 0 all collected; 2 bad input or missing credentials; 3 credentials rejected;
-4 quota exhausted (re-run when it resets); 5 finished but some images failed; 130 Ctrl-C.
+Exit codes: 0 all collected; 2 bad input, missing credentials, or another run writing to OUT;
+3 credentials rejected; 4 quota exhausted (re-run when it resets); 5 finished but some images
+failed; 130 Ctrl-C.
 """
 
 
@@ -882,7 +884,7 @@ def demo_command(
 SERVE_EPILOG = """Examples:
 
 \b
-  bench serve                                   # http://127.0.0.1:5000, one engine process per core
+  bench serve                                   # http://127.0.0.1:5000, one engine process per usable CPU
   bench serve --port 8080 --workers 2 --max-upload-mb 10
   bench serve --host 0.0.0.0 --port 5000        # reachable from other machines (no authentication!)
   bench serve --lang kor --psm 6 --max-pixels 20000000
@@ -907,8 +909,11 @@ Errors are JSON {"error": ..., "code": ..., "status": ...}: 400 no file, empty f
 image, malformed multipart; 415 not multipart/form-data or an unsupported image format; 413
 upload over --max-upload-mb (refused before the body is read) or image over --max-pixels
 (checked from the image header before decoding); 404 unknown route; 405 wrong method; 503
-engine unavailable or busy (with Retry-After); 504 the engine ran out of --timeout.
-Binds 127.0.0.1 unless --host says otherwise. Ctrl-C stops it (exit code 130).
+engine unavailable or busy (with Retry-After: no slot within 120 s, or --threads - --workers - 1
+requests already waiting); 504 the engine ran out of --timeout. A body shorter than its
+Content-Length gets no answer (the connection is closed).
+Binds 127.0.0.1 unless --host says otherwise; off loopback, put a reverse proxy with request
+deadlines in front (slow clients can hold every connection). Ctrl-C stops it (exit code 130).
 """
 
 
@@ -924,9 +929,9 @@ def serve_command(
                              help="Address to listen on; 0.0.0.0 (or ::) makes it reachable from other machines."),
     port: int = typer.Option(5000, "--port", min=0, max=65535, metavar="P", help="Port (0 picks a free one)."),
     workers: Optional[int] = typer.Option(None, "--workers", min=1, metavar="N",
-                                          help="Engine processes at once; further requests queue [default: CPU count]."),
+                                          help="Engine processes at once; further requests queue [default: CPUs usable here]."),
     threads: Optional[int] = typer.Option(None, "--threads", min=1, metavar="N",
-                                          help="Requests handled at once [default: 2 x workers, at least 4]."),
+                                          help="Requests handled at once [default: 8 x workers, at most 16, at least workers + 2]."),
     connection_limit: int = typer.Option(100, "--connection-limit", min=1, metavar="N",
                                          help="Open connections at once; more wait in the listen backlog."),
     max_upload_mb: float = typer.Option(20.0, "--max-upload-mb", min=0.001, metavar="MB",
@@ -949,16 +954,17 @@ def serve_command(
 
     from adapters import tesseract
     from adapters.server import App, Limits, TesseractEngine
-    from adapters.server_run import Server, ServeOptions, default_threads, serve_forever
+    from adapters.server_run import Server, ServeOptions, default_threads, default_workers, serve_forever, waiting_limit
 
     missing = tesseract.available(lang)
     if missing:
         raise InputError(missing)
-    slots = workers or os.cpu_count() or 1
-    ocr = TesseractEngine(lang=lang, psm=psm, workers=slots, timeout=timeout)
+    slots = workers or default_workers()
+    threads = threads or default_threads(slots)
+    ocr = TesseractEngine(lang=lang, psm=psm, workers=slots, timeout=timeout,
+                          max_waiting=waiting_limit(threads, slots))
     limits = Limits(max_upload_bytes=int(max_upload_mb * 1024 * 1024), max_pixels=max_pixels)
-    options = ServeOptions(host=host, port=port, threads=threads or default_threads(slots),
-                           connection_limit=connection_limit)
+    options = ServeOptions(host=host, port=port, threads=threads, connection_limit=connection_limit)
     try:
         server = Server(App(ocr, limits), options)
     except (OSError, ValueError) as exc:

@@ -10,6 +10,10 @@ The pieces and why:
   crash loses at most what was in flight, and a re-run sends nothing for stored successes;
 * auth and quota errors stop the run cleanly: no new requests, in-flight ones finish and are
   kept, outputs are written, then a typed error says why and how many images remain.
+* the rate-limit token is taken by the provider right before the request goes out (a
+  ``gate``), so slow preparation cannot bunch requests up at the server;
+* one run per journal at a time (an exclusive ``flock``), so two runs on one ``OUT`` never
+  pay twice for the same image.
 
 Outputs (``OUT/<provider>...``): ``.json`` raw successes keyed by stem (the old scripts'
 layout), ``.normalized.json`` (the project's schema, errors included), ``.runs.csv`` (one run
@@ -31,7 +35,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import AbstractSet, Any, Callable, Iterable
 
 from tqdm import tqdm
 from tqdm.contrib.logging import logging_redirect_tqdm
@@ -39,7 +43,7 @@ from tqdm.contrib.logging import logging_redirect_tqdm
 from adapters.config import redact
 from adapters.errors import AuthError, InputError, ProviderError, QuotaExhausted
 from adapters.images import ImageFile, PreparedImage
-from adapters.journal import JOURNAL_VERSION, STATUS_FAILED, STATUS_OK, Journal, JournalState
+from adapters.journal import JOURNAL_VERSION, STATUS_FAILED, STATUS_OK, Journal, JournalState, fsync_dir
 from adapters.provider import Outcome, Provider, Verdict
 from adapters.ratelimit import RateLimiter
 from adapters.schema import ImageResult, ResultSet
@@ -135,7 +139,15 @@ def _record(image: ImageFile, prepared: PreparedImage | None, attempts: int, lat
         "original_height": prepared.original_height if prepared else None,
         "format": prepared.format if prepared else None,
         "finished_at": _now(),
+        "identity": _identity(image),
     }
+
+
+def _identity(image: ImageFile) -> dict[str, Any] | None:
+    try:
+        return image.identity()
+    except OSError:
+        return None
 
 
 class _Run:
@@ -196,18 +208,31 @@ class _Run:
             prepared = self.provider.prepare(image)
         except InputError as exc:
             return self._fail(image, None, 0, None, "InputError", "unreadable_image", str(exc))
+        except Exception as exc:  # an image that breaks the decoder must cost that image, not the run
+            log.exception("%s: unexpected error while preparing %s", image.key, image.path)
+            return self._fail(image, None, 0, None, type(exc).__name__, "unreadable_image", f"{image.path}: {exc}")
         attempts = 0
-        while True:
-            if not self.limiter.acquire(self.stop):
-                return REMAINING
+
+        def gate() -> bool:
+            """Called by the provider right before the bytes go out: stop check, then the token."""
+            nonlocal attempts
+            if self.stop.is_set() or not self.limiter.acquire(self.stop):
+                return False
             attempts += 1
             with self._lock:
                 self.calls += 1
+            return True
+
+        while True:
+            if self.stop.is_set():  # another worker hit an auth or quota error while we prepared
+                return REMAINING
             try:
-                attempt = self.provider.call(prepared, self.options.timeout)
+                attempt = self.provider.send(prepared, self.options.timeout, gate)
             except Exception as exc:  # a bug in a classifier must cost one image, not the run
                 log.exception("%s: unexpected error while calling %s", image.key, self.provider.name)
                 return self._fail(image, prepared, attempts, None, type(exc).__name__, "internal_error", str(exc))
+            if attempt is None:  # the gate refused: the run is stopping and nothing was sent
+                return REMAINING
             verdict = attempt.verdict
             if verdict.outcome is Outcome.SUCCESS:
                 self._persist(image, STATUS_OK, verdict.body,
@@ -285,6 +310,7 @@ def _atomic_write(path: Path, text: str, encoding: str = "utf-8") -> None:
         handle.flush()
         os.fsync(handle.fileno())
     os.replace(tmp, path)
+    fsync_dir(path.parent)  # the rename itself must survive a power cut, not just the bytes
 
 
 def _scale(record: dict[str, Any]) -> tuple[float, float]:
@@ -342,7 +368,10 @@ def _plan(images: list[ImageFile], state: JournalState, options: CollectOptions)
         if options.refresh:
             todo.append(image)
         elif image.key in state.successes:
-            continue
+            if image.unchanged_since(state.successes[image.key].get("record", {}).get("identity")):
+                continue
+            log.warning("%s changed since it was collected; sending it again", image.path)
+            todo.append(image)
         elif image.key in state.failures and not options.retry_failed:
             continue
         else:
@@ -350,7 +379,11 @@ def _plan(images: list[ImageFile], state: JournalState, options: CollectOptions)
     return todo if options.limit is None else todo[:max(0, options.limit)]
 
 
-def _final_statuses(images: list[ImageFile], outcomes: dict[str, str], state: JournalState) -> dict[str, str]:
+def _final_statuses(images: list[ImageFile], outcomes: dict[str, str], state: JournalState,
+                    planned: AbstractSet[str] = frozenset()) -> dict[str, str]:
+    """Each image's status after the run. An image planned for this run that neither succeeded
+    nor failed in it (the run stopped first) remains, even if an earlier run failed on it:
+    with ``--retry-failed`` it is still owed a request."""
     statuses = {}
     for image in images:
         key = image.key
@@ -361,6 +394,10 @@ def _final_statuses(images: list[ImageFile], outcomes: dict[str, str], state: Jo
             if outcome == FAILED:
                 log.warning("%s: the new attempt failed; keeping the earlier successful result", key)
             statuses[key] = REUSED  # earlier result kept: nothing paid for is ever dropped
+        elif outcome == FAILED:
+            statuses[key] = FAILED
+        elif key in planned:
+            statuses[key] = REMAINING
         elif key in state.failures:
             statuses[key] = FAILED
         else:
@@ -389,26 +426,32 @@ def collect(provider: Provider, images: list[ImageFile], out_dir: Path | str,
     """
     report = report or log.info
     out_dir = Path(out_dir)
+    created = not out_dir.exists()
     out_dir.mkdir(parents=True, exist_ok=True)
+    if created:
+        fsync_dir(out_dir.parent)
     paths = OutputPaths.for_provider(out_dir, provider.name)
     journal = Journal(paths.journal, secrets)
-    state = journal.load()
-    todo = _plan(images, state, options)
-    run = _Run(provider, journal, state, options, secrets)
-    summary = Summary(provider.name, total=len(images), paths=paths)
-    try:
-        run.execute(todo)
-    except KeyboardInterrupt:
-        summary.interrupted = True
+    journal.lock()  # a second run on the same OUT fails here instead of paying for every image again
+    try:  # held until the outputs are written: a second run cannot start on half-written files
+        state = journal.load()
+        todo = _plan(images, state, options)
+        run = _Run(provider, journal, state, options, secrets)
+        summary = Summary(provider.name, total=len(images), paths=paths)
+        try:
+            run.execute(todo)
+        except KeyboardInterrupt:
+            summary.interrupted = True
+        finally:
+            statuses = _final_statuses(images, run.outcomes, state, {image.key for image in todo})
+            write_outputs(provider, images, statuses, state, paths, secrets)
+            counts = collections.Counter(statuses.values())
+            summary.collected, summary.reused = counts[COLLECTED], counts[REUSED]
+            summary.failed, summary.remain = counts[FAILED], counts[REMAINING]
+            summary.calls, summary.retried, summary.stop = run.calls, run.retried, run.stop_verdict
+            report(summary.line())
     finally:
         journal.close()
-        statuses = _final_statuses(images, run.outcomes, state)
-        write_outputs(provider, images, statuses, state, paths, secrets)
-        counts = collections.Counter(statuses.values())
-        summary.collected, summary.reused = counts[COLLECTED], counts[REUSED]
-        summary.failed, summary.remain = counts[FAILED], counts[REMAINING]
-        summary.calls, summary.retried, summary.stop = run.calls, run.retried, run.stop_verdict
-        report(summary.line())
     if summary.interrupted:
         raise KeyboardInterrupt
     if summary.stop is not None:

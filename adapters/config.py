@@ -28,6 +28,7 @@ _VARIABLES: dict[str, tuple[str | None, str | None, str | None]] = {
 PROVIDERS = tuple(_VARIABLES)
 
 _LINE = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$")
+_QUOTED = re.compile(r"""^(["'])(.*?)\1\s*(?:#.*)?$""")  # "value", optionally followed by a # comment
 
 
 class Secret:
@@ -72,8 +73,9 @@ class ProviderConfig:
 
 
 def _unquote(value: str) -> str:
-    if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
-        return value[1:-1]
+    quoted = _QUOTED.match(value)
+    if quoted:
+        return quoted.group(2)
     if " #" in value:  # an unquoted value may carry a trailing comment
         value = value.split(" #", 1)[0].rstrip()
     return value
@@ -134,6 +136,11 @@ def load_config(provider: str, environ: Mapping[str, str] | None = None, cwd: Pa
         value = _lookup(secret_var, environ, env_file)
         if not value:
             raise ConfigError(f"{secret_var} is missing or empty: {provider} needs its secret key{where}")
+        if not all(" " <= char <= "~" for char in value):
+            # HTTP headers carry Latin-1 at best and the services issue ASCII keys: anything else
+            # is a copy-paste accident that would fail every request. Never echo the value.
+            raise ConfigError(f"{secret_var} contains a character that is not printable ASCII "
+                              f"(keys are plain ASCII): copy the key again from the provider's console")
         secret = Secret(value)
     return ProviderConfig(provider, url, secret, url_var, secret_var)
 

@@ -59,6 +59,7 @@ import ipaddress
 import json
 import logging
 import random
+import re
 import socket
 import threading
 import time
@@ -87,6 +88,7 @@ NAVER_FORMATS = frozenset({"jpg", "jpeg", "png", "pdf", "tif", "tiff"})
 NAVER_LANGS = frozenset({"ko", "ja", "zh-TW"})
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".gif"})
 MAX_BODY = 64 * 1024 * 1024
+_CHUNK_SIZE = re.compile(rb"[0-9a-fA-F]{1,16}")  # int(x, 16) alone would take -1, 0x10, 1_0
 _SOCKET_TIMEOUT = 30.0
 
 
@@ -401,7 +403,7 @@ def _inspect_image(data: bytes) -> tuple[int, int]:
     try:
         with Image.open(io.BytesIO(data)) as img:
             return _oriented_size(img)
-    except (UnidentifiedImageError, OSError, SyntaxError) as exc:
+    except (UnidentifiedImageError, OSError, SyntaxError, Image.DecompressionBombError) as exc:
         raise ValueError(f"not a readable image ({type(exc).__name__})") from None
 
 
@@ -477,11 +479,10 @@ def _read_body(handler: BaseHTTPRequestHandler) -> bytes | None:
     if "chunked" in (handler.headers.get("Transfer-Encoding") or "").lower():
         chunks, total = [], 0
         while True:
-            size_line = handler.rfile.readline(1024)
-            try:
-                size = int(size_line.split(b";")[0].strip() or b"0", 16)
-            except ValueError:
-                raise _Invalid("body", "bad chunked encoding") from None
+            size_field = handler.rfile.readline(1024).split(b";")[0].strip()
+            if not _CHUNK_SIZE.fullmatch(size_field):
+                raise _Invalid("body", f"bad chunked encoding (chunk size {size_field[:20]!r})")
+            size = int(size_field, 16)
             if size == 0:
                 while handler.rfile.readline(1024) not in (b"\r\n", b"\n", b""):
                     pass

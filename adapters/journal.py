@@ -18,11 +18,34 @@ from typing import Any
 from adapters.config import redact
 from adapters.errors import InputError
 
+try:
+    import fcntl
+except ImportError:  # not POSIX: runs are not locked against each other
+    fcntl = None  # type: ignore[assignment]
+
 log = logging.getLogger("bench")
 
 JOURNAL_VERSION = 1
 STATUS_OK = "ok"
 STATUS_FAILED = "failed"
+
+
+def fsync_dir(directory: Path | str) -> None:
+    """Best effort: make a file created or renamed in ``directory`` survive a power cut.
+
+    fsync on a file saves its data, not the directory entry that names it; some file
+    systems need the directory itself fsynced. Where that is not possible, nothing happens.
+    """
+    try:
+        fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 @dataclass
@@ -36,13 +59,40 @@ class JournalState:
 
 
 class Journal:
-    """Thread-safe appender; :meth:`load` must run first (it also trims a torn tail)."""
+    """Thread-safe appender; :meth:`load` must run first (it also trims a torn tail).
+
+    A collector run calls :meth:`lock` before :meth:`load`: two runs appending to one journal
+    would each pay for every image, and one could trim the other's half-written line.
+    """
 
     def __init__(self, path: Path | str, secrets: tuple[str, ...] = ()) -> None:
         self.path = Path(path)
         self._secrets = secrets
         self._lock = threading.Lock()
         self._file = None
+
+    def lock(self, what: str = "bench collect") -> None:
+        """Open (creating) the journal and take an exclusive lock held until :meth:`close`.
+
+        ``flock`` locks belong to the open file, so the kernel drops them when the process
+        dies, ``kill -9`` included: a stale lock cannot block the next run.
+        """
+        with self._lock:
+            if self._file is not None:
+                return
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            created = not self.path.exists()
+            handle = open(self.path, "ab")
+            if created:
+                fsync_dir(self.path.parent)
+            if fcntl is not None:
+                try:
+                    fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    handle.close()
+                    raise InputError(f"another {what} is writing to {self.path.parent} ({self.path.name} is "
+                                     f"locked); wait for it to finish or use another --out") from None
+            self._file = handle
 
     def load(self) -> JournalState:
         """Read every complete line; a torn last line is cut off so appends start on a fresh line."""
@@ -85,7 +135,10 @@ class Journal:
         with self._lock:
             if self._file is None:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
+                created = not self.path.exists()
                 self._file = open(self.path, "ab")
+                if created:
+                    fsync_dir(self.path.parent)
             self._file.write(data)
             self._file.flush()
             os.fsync(self._file.fileno())

@@ -103,6 +103,9 @@ class HttpAnswer:
     body: bytes
 
 
+Gate = Callable[[], bool]  # True: send now (token taken); False: the run is stopping, send nothing
+
+
 class Provider(ABC):
     """Prepare an image, make one call, and map stored answers back to original coordinates."""
 
@@ -116,6 +119,17 @@ class Provider(ABC):
     @abstractmethod
     def call(self, image: PreparedImage, timeout: float) -> Attempt:
         """Make exactly one attempt. Provider trouble is a :class:`Verdict`, never an exception."""
+
+    def send(self, image: PreparedImage, timeout: float, gate: Gate) -> Attempt | None:
+        """One attempt that asks ``gate`` for permission as late as possible; None if it refused.
+
+        ``gate`` takes the rate-limit token and checks for a stopped run, so it must run after
+        any slow preparation and right before the request goes out: a grant followed by slow
+        work lets several requests arrive closer together than ``--rps`` allows.
+        """
+        if not gate():
+            return None
+        return self.call(image, timeout)
 
     def restore(self, raw: Any, scale: tuple[float, float]) -> Any:
         """The raw answer in the original image's coordinates (only resizing providers override)."""
@@ -249,8 +263,15 @@ class HttpProvider(Provider):
         return session
 
     def call(self, image: PreparedImage, timeout: float) -> Attempt:
-        request = self._build(image)
+        attempt = self.send(image, timeout, lambda: True)
+        assert attempt is not None  # an always-open gate never refuses
+        return attempt
+
+    def send(self, image: PreparedImage, timeout: float, gate: Gate) -> Attempt | None:
+        request = self._build(image)  # body built (base64, multipart) before the token is taken
         session = self._session()
+        if not gate():
+            return None
         start = time.perf_counter()
         try:
             response = session.post(request.url, data=request.body, headers=dict(request.headers),

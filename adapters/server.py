@@ -128,17 +128,22 @@ class TesseractEngine:
     Each recognition is already its own ``tesseract`` process (fed on stdin), so a semaphore
     around it bounds CPU and memory the way a process pool would, without pickling uploads
     across processes; a crashed engine process costs one request. A request that waits longer
-    than ``queue_timeout`` for a slot gets 503 with Retry-After instead of piling up.
+    than ``queue_timeout`` for a slot gets 503 with Retry-After instead of piling up, and so does
+    one arriving when ``max_waiting`` requests already wait: each waiting request holds one of
+    the HTTP server's threads, so the cap keeps a thread free for ``/health``.
     """
 
     name = tesseract.NAME
 
     def __init__(self, lang: str = tesseract.DEFAULT_LANG, psm: int = tesseract.DEFAULT_PSM, workers: int = 1,
-                 timeout: float = tesseract.DEFAULT_TIMEOUT, queue_timeout: float = 120.0) -> None:
+                 timeout: float = tesseract.DEFAULT_TIMEOUT, queue_timeout: float = 120.0,
+                 max_waiting: int | None = None) -> None:
         if workers < 1:
             raise ValueError("workers must be at least 1")
+        if max_waiting is not None and max_waiting < 0:
+            raise ValueError("max_waiting must not be negative")
         self.lang, self.psm, self.workers = lang, psm, workers
-        self.timeout, self.queue_timeout = timeout, queue_timeout
+        self.timeout, self.queue_timeout, self.max_waiting = timeout, queue_timeout, max_waiting
         self._slots = threading.BoundedSemaphore(workers)
         self._lock = threading.Lock()
         self._busy = 0
@@ -152,15 +157,30 @@ class TesseractEngine:
             self._busy += busy
             self._waiting += waiting
 
-    def recognize(self, data: bytes) -> ImageResult:
-        self._count(waiting=1)
+    def _admit(self) -> None:
+        """Take an engine slot: at once if one is free, else wait in line unless the line is full."""
+        if self._slots.acquire(blocking=False):
+            self._count(busy=1)
+            return
+        with self._lock:
+            if self.max_waiting is not None and self._waiting >= self.max_waiting:
+                raise ApiError(503, "engine_busy", f"every engine slot is busy and {self._waiting} request(s) "
+                                                   f"already wait; retry later", headers=(("Retry-After", "5"),))
+            self._waiting += 1
         acquired = self._slots.acquire(timeout=self.queue_timeout)
         self._count(waiting=-1, busy=1 if acquired else 0)
         if not acquired:
             raise ApiError(503, "engine_busy", f"every engine slot stayed busy for {self.queue_timeout:g} s; "
                                                f"retry later", headers=(("Retry-After", "5"),))
+
+    def _run(self, data: bytes) -> dict[str, Any]:
+        """One Tesseract process on the image (the raw TSV response); runs while holding a slot."""
+        return tesseract.recognize(data, lang=self.lang, psm=self.psm, timeout=self.timeout)
+
+    def recognize(self, data: bytes) -> ImageResult:
+        self._admit()
         try:
-            raw = tesseract.recognize(data, lang=self.lang, psm=self.psm, timeout=self.timeout)
+            raw = self._run(data)
         except tesseract.TesseractUnavailable as exc:
             raise ApiError(503, "engine_unavailable", str(exc)) from None
         except PermanentError as exc:
@@ -178,7 +198,8 @@ class TesseractEngine:
             busy, waiting = self._busy, self._waiting
         report: dict[str, Any] = {"engine": self.name, "ready": problem is None, "lang": self.lang,
                                   "languages": [code for code in self.lang.split("+") if code], "psm": self.psm,
-                                  "workers": self.workers, "busy": busy, "waiting": waiting}
+                                  "workers": self.workers, "busy": busy, "waiting": waiting,
+                                  "max_waiting": self.max_waiting}
         if problem:
             report["error"] = problem
         return report
@@ -199,7 +220,13 @@ class Upload:
 
 def read_body(stream: Any, content_length: str | None, limit: int) -> bytes:
     """The request body, refusing (413) before reading when Content-Length is over ``limit`` and
-    never reading more than ``limit + 1`` bytes when it is absent."""
+    never reading more than ``limit + 1`` bytes when it is absent.
+
+    Read in one call where the stream allows (waitress hands a buffer holding the whole body),
+    so the body is in memory once, not once in chunks and again joined. A body shorter than its
+    Content-Length never gets here under waitress (it closes such a connection unanswered); from
+    another server it would fail as a multipart body cut before its closing boundary.
+    """
     length: int | None = None
     if content_length not in (None, ""):
         try:
@@ -214,16 +241,14 @@ def read_body(stream: Any, content_length: str | None, limit: int) -> bytes:
     want = limit + 1 if length is None else length
     chunks, got = [], 0
     while got < want:
-        chunk = stream.read(min(want - got, 1 << 20))
+        chunk = stream.read(want - got)
         if not chunk:
             break
         chunks.append(chunk)
         got += len(chunk)
-    body = b"".join(chunks)
+    body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
     if len(body) > limit:
         raise ApiError(413, "too_large", f"the upload is over the limit of {_megabytes(limit)} (--max-upload-mb)")
-    if length is not None and len(body) < length:
-        raise ApiError(400, "incomplete_body", f"the body ended after {len(body):,} of {length:,} bytes")
     return body
 
 
@@ -364,9 +389,10 @@ class App:
             return self.health()
         if route == "/openapi.json":
             return Response(200, self._openapi, (("Content-Type", JSON_TYPE),))
-        body = read_body(environ.get("wsgi.input") or io.BytesIO(), environ.get("CONTENT_LENGTH"),
-                         self.limits.max_upload_bytes)
-        upload = parse_upload(body, str(environ.get("CONTENT_TYPE") or ""), self.limits)
+        # the body is dropped once parsed: a request waiting for the engine holds only the image
+        upload = parse_upload(read_body(environ.get("wsgi.input") or io.BytesIO(), environ.get("CONTENT_LENGTH"),
+                                        self.limits.max_upload_bytes),
+                              str(environ.get("CONTENT_TYPE") or ""), self.limits)
         result = self.engine.recognize(upload.data)
         if route == "/evaluation":
             return json_response(200, wire_render.jenti_success(result.items))
@@ -481,6 +507,7 @@ def openapi_document(limits: Limits, engine: str, title: str = "Korean OCR Bench
                                "lang": {"type": "string"}, "languages": {"type": "array", "items": {"type": "string"}},
                                "psm": {"type": "integer"}, "workers": {"type": "integer"},
                                "busy": {"type": "integer"}, "waiting": {"type": "integer"},
+                               "max_waiting": {"type": "integer", "nullable": True},
                                "error": {"type": "string"}, "limits": {"type": "object"}},
             },
             "Error": {

@@ -3,8 +3,11 @@
 Why waitress: a production WSGI server in pure Python (nothing to compile, runs wherever the tool
 runs, no framework needed for four routes), and it has the bounds a public endpoint needs:
 
-* ``threads``: requests handled at once; each holds at most one upload in memory, and only
-  ``workers`` of them run Tesseract (the engine's semaphore), the others wait their turn;
+* ``threads``: requests handled at once; each holds at most one upload in memory (about twice
+  its size while the multipart body is split, once while it waits for the engine), and only
+  ``workers`` of them run Tesseract (the engine's semaphore); at most ``threads - workers - 1``
+  wait their turn (:func:`waiting_limit`), later ones get 503 at once, so ``/health`` always
+  finds a thread;
 * ``connection_limit``: sockets open at once; past it new connections wait in the listen
   backlog instead of being read;
 * ``max_request_body_size``: a Content-Length over ``--max-upload-mb`` is refused (413) before
@@ -21,6 +24,7 @@ from __future__ import annotations
 
 import http
 import json
+import os
 import signal
 import threading
 from dataclasses import dataclass
@@ -34,6 +38,7 @@ from waitress.task import ErrorTask
 from adapters.server import App, error_payload
 
 DEFAULT_PORT = 5000
+MAX_DEFAULT_THREADS = 16  # each thread may hold an upload in memory: the default stays bounded on big hosts
 _LOOP_TIMEOUT = 0.2  # seconds one poll may block; bounds how long stop() takes
 
 
@@ -135,10 +140,27 @@ class Server:
         self.stop()
 
 
+def default_workers() -> int:
+    """The CPUs this process may run on (its affinity mask: a container's cpuset, ``taskset``),
+    not the host's count that ``os.cpu_count()`` reports. A CPU quota (``docker --cpus``) is not
+    visible here; set ``--workers`` then."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # no affinity API (macOS, Windows)
+        return max(1, os.cpu_count() or 1)
+
+
 def default_threads(workers: int) -> int:
-    """Two request threads per engine slot (at least 4): the engine stays busy while uploads are
-    read and answers written, and ``/health`` still gets a thread while the engine is saturated."""
-    return max(4, 2 * workers)
+    """Eight request threads per engine slot, at most :data:`MAX_DEFAULT_THREADS` unless ``workers``
+    needs more: a burst of uploads waits in threads for an engine slot (each holding only its image)
+    instead of being refused, while one thread stays free for ``/health``."""
+    return max(workers + 2, min(MAX_DEFAULT_THREADS, 8 * workers))
+
+
+def waiting_limit(threads: int, workers: int) -> int:
+    """How many requests may wait for an engine slot: every thread but the ``workers`` running the
+    engine and one left for ``/health`` (a waiting request holds its thread)."""
+    return max(0, threads - workers - 1)
 
 
 def serve_forever(server: Server, echo: Callable[[str], None]) -> None:

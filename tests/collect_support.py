@@ -3,8 +3,10 @@ from __future__ import annotations
 
 import json
 import os
+import struct
 import subprocess
 import sys
+import zlib
 from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
@@ -37,6 +39,16 @@ def render(path: Path, text: str, size: tuple[int, int] = (320, 120), font_size:
         kwargs["exif"] = exif
     image.save(path, fmt, **kwargs)
     return box
+
+
+def write_bomb_png(path: Path, side: int = 30000) -> None:
+    """A tiny PNG whose header claims side x side pixels: Pillow refuses it as a decompression bomb."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+    header = struct.pack(">IIBBBBB", side, side, 8, 0, 0, 0, 0)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 10))
+                     + chunk(b"IEND", b""))
 
 
 def gt_line(box: tuple[float, float, float, float], text: str) -> str:

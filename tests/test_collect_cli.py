@@ -2,6 +2,7 @@
 secrets, kill -9 / Ctrl-C and resume, torn journal, and the local Tesseract engine."""
 from __future__ import annotations
 
+import fcntl
 import json
 import signal
 import subprocess
@@ -98,6 +99,35 @@ def test_auth_error_exits_3_and_quota_exits_4_with_remaining_count(dataset, tmp_
     assert "5 remain: run again when it resets" in quota.stderr
     assert len(json.loads((tmp_path / "q" / "kakao.json").read_text())) == 3
     assert SECRET not in quota.stderr + quota.stdout + all_output_text(tmp_path / "q")
+
+
+@pytest.mark.parametrize("option", ["--rps", "--timeout", "--backoff"])
+def test_infinite_option_values_are_input_errors(option, dataset, tmp_path):
+    images, gt, _ = dataset
+    with Emulator("jenti", GtAnswers(gt)) as emulator:
+        result = run_bench(collect_args("jenti", images, tmp_path / "out", option, "inf"), tmp_path,
+                           bench_env(JENTI_OCR_URL=emulator.url))
+        assert emulator.requests == []
+    assert result.returncode == 2, result.stderr
+    assert f"{option} must be a finite number" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_second_run_on_the_same_out_fails_fast_without_sending(dataset, tmp_path):
+    images, gt, expected = dataset
+    out = tmp_path / "out"
+    out.mkdir()
+    held = open(out / "jenti.journal.jsonl", "ab")
+    fcntl.flock(held.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)  # what a running `bench collect` holds
+    with Emulator("jenti", GtAnswers(gt)) as emulator:
+        env = bench_env(JENTI_OCR_URL=emulator.url)
+        second = run_bench(collect_args("jenti", images, out), tmp_path, env)
+        assert emulator.requests == []
+        held.close()  # the first run ends (or is killed: the kernel drops the lock either way)
+        after = run_bench(collect_args("jenti", images, out), tmp_path, env)
+        assert all(emulator.calls_for(stem) == 1 for stem in expected)
+    assert second.returncode == 2, second.stderr
+    assert f"another bench collect is writing to {out}" in second.stderr
+    assert after.returncode == 0, after.stderr
 
 
 def test_kill_9_mid_run_then_resume_loses_nothing_and_repeats_nothing_stored(tmp_path):

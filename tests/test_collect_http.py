@@ -7,29 +7,32 @@ from __future__ import annotations
 import csv
 import json
 import shutil
+import threading
+import time
 from pathlib import Path
 
 import pytest
 
-from adapters import kakao
+from adapters import kakao, naver
 from adapters.collector import CollectOptions, Summary, collect
 from adapters.config import ProviderConfig, Secret
 from adapters.emulator import Emulator, Faults, GtAnswers, RecordedAnswers
 from adapters.errors import AuthError, QuotaExhausted
 from adapters.formats import load_results
 from adapters.images import discover
-from adapters.provider import make_provider
+from adapters.provider import HttpProvider, Provider, make_provider
 from adapters.schema import parse_result_set
-from collect_support import gt_line, journal_lines, make_set, render
+from collect_support import gt_line, journal_lines, make_set, render, write_bomb_png
 
 SECRET = "emu-secret-4f1c9a"
 
 
-def run(provider: str, emulator: Emulator, images: Path, out: Path, secret: str = SECRET, **options) -> Summary:
+def run(provider: str, emulator: Emulator, images: Path, out: Path, secret: str = SECRET,
+        engine: Provider | None = None, **options) -> Summary:
     config = ProviderConfig(provider, emulator.url, None if provider == "jenti" else Secret(secret),
                             secret_variable={"naver": "NAVER_OCR_SECRET", "kakao": "KAKAO_REST_API_KEY"}.get(provider))
     options = {"progress": False, "backoff_base": 0.01, "seed": 0, **options}
-    engine = make_provider(config, pool_size=options.get("concurrency", 4))
+    engine = engine or make_provider(config, pool_size=options.get("concurrency", 4))
     try:
         return collect(engine, discover(images), out, CollectOptions(**options), secrets=config.secrets(),
                        auth_hint=f"check {config.secret_variable}", report=lambda line: None)
@@ -205,6 +208,77 @@ def test_auth_error_stops_at_once_and_names_the_variable(provider, variable, dat
     assert json.loads((tmp_path / "out" / f"{provider}.json").read_text()) == {}
 
 
+def test_no_request_leaves_after_an_auth_stop_even_from_workers_still_preparing(dataset, tmp_path, monkeypatch):
+    images, gt, _ = dataset
+    with Emulator("naver", GtAnswers(gt), secret="the-right-one") as emulator:
+        engine = make_provider(ProviderConfig("naver", emulator.url, Secret(SECRET)), pool_size=4)
+        prepare = engine.prepare
+
+        def slow_prepare(image):  # e.g. a big scan being resized while img_000 meets the auth error
+            if image.key != "img_000":
+                time.sleep(0.3)
+            return prepare(image)
+
+        monkeypatch.setattr(engine, "prepare", slow_prepare)
+        with pytest.raises(AuthError, match="12 remain"):
+            run("naver", emulator, images, tmp_path / "out", engine=engine, concurrency=4)
+        assert [r.image for r in emulator.requests] == ["img_000"]
+
+
+def test_retry_failed_run_stopped_by_quota_counts_unsent_images_as_remaining(tmp_path):
+    images, gt, expected = make_set(tmp_path / "data", 6)
+    out = tmp_path / "out"
+    with Emulator("naver", GtAnswers(gt), Faults(error_rate=1.0), secret=SECRET) as broken:
+        assert run("naver", broken, images, out, max_attempts=1).failed == 6
+    with Emulator("naver", GtAnswers(gt), Faults(quota=2), secret=SECRET) as limited:
+        with pytest.raises(QuotaExhausted) as info:
+            run("naver", limited, images, out, concurrency=1, retry_failed=True)
+    assert "quota exhausted after 2 images" in str(info.value)
+    assert str(info.value).endswith("4 remain: run again when it resets")
+    rows = runs_csv(out, "naver")
+    collected = {stem for stem, row in rows.items() if row["status"] == "collected"}
+    assert len(collected) == 2
+    assert {stem for stem, row in rows.items() if row["status"] == "remaining"} == set(expected) - collected
+    with Emulator("naver", GtAnswers(gt), secret=SECRET) as reset:
+        summary = run("naver", reset, images, out, retry_failed=True)
+        assert {stem: reset.calls_for(stem) for stem in expected} == {s: int(s not in collected) for s in expected}
+    assert (summary.collected, summary.reused, summary.failed, summary.remain) == (4, 2, 0, 0)
+
+
+def test_decompression_bomb_costs_that_image_only(tmp_path):
+    images, gt, expected = make_set(tmp_path / "data", 3)
+    write_bomb_png(images / "zz_huge.png")
+    with Emulator("jenti", GtAnswers(gt)) as emulator:
+        summary = run("jenti", emulator, images, tmp_path / "out")
+        assert emulator.calls_for("zz_huge") == 0 and len(emulator.requests) == 3
+    assert (summary.collected, summary.failed, summary.remain) == (3, 1, 0)
+    row = runs_csv(tmp_path / "out", "jenti")["zz_huge"]
+    assert (row["status"], row["error_class"], row["attempts"]) == ("failed", "InputError", "0")
+    assert "zz_huge.png" in row["error"] and "DecompressionBombError" in row["error"]
+    assert texts(tmp_path / "out", "jenti") == expected
+
+
+def test_kakao_rotated_large_image_is_sent_upright_resized_and_boxes_map_back(tmp_path):
+    images, gt = tmp_path / "images", tmp_path / "gt"
+    gt.mkdir()
+    # stored 3000 x 1000 with EXIF orientation 6: displayed (and annotated) turned 90 degrees clockwise
+    x0, y0, x1, y1 = render(images / "rot.jpg", "대한민국", size=(3000, 1000), font_size=200, exif_orientation=6)
+    upright = (1000 - y1, x0, 1000 - y0, x1)  # (x, y) -> (H - y, x) on the 1000 x 3000 upright image
+    (gt / "rot.txt").write_text(gt_line(upright, "대한민국") + "\n", encoding="utf-8")
+    with Emulator("kakao", GtAnswers(gt, images), secret=SECRET) as emulator:
+        run("kakao", emulator, images, tmp_path / "out")
+    row = runs_csv(tmp_path / "out", "kakao")["rot"]
+    assert (row["sent_width"], row["sent_height"], row["original_width"], row["original_height"]) == \
+        ("341", "1024", "1000", "3000")
+    (region,) = json.loads((tmp_path / "out" / "kakao.json").read_text())["rot"]["result"]
+    xs, ys = [p[0] for p in region["boxes"]], [p[1] for p in region["boxes"]]
+    for got, want, scale in ((min(xs), upright[0], 1000 / 341), (min(ys), upright[1], 3000 / 1024),
+                             (max(xs), upright[2], 1000 / 341), (max(ys), upright[3], 3000 / 1024)):
+        assert abs(got - want) <= scale  # integer rounding in the sent image, scaled back
+    journal_raw = journal_lines(tmp_path / "out" / "kakao.journal.jsonl")[0]["raw"]
+    assert max(p[0] for p in journal_raw["result"][0]["boxes"]) <= 341  # stored as received: sent scale
+
+
 def test_kakao_large_image_is_resized_and_boxes_come_back_in_original_coordinates(tmp_path):
     images, gt = tmp_path / "images", tmp_path / "gt"
     gt.mkdir()
@@ -257,6 +331,27 @@ def test_rps_is_a_hard_ceiling_in_every_one_second_window(tmp_path):
     assert _max_in_window(times) <= 8
 
 
+def test_rps_ceiling_holds_at_the_server_when_building_a_request_is_slow(tmp_path):
+    # A thread's first request is slow to build (think a large body or a fresh connection). If
+    # the token were taken before that work, early grants would arrive late and bunch up with
+    # the next ones; taking it right before sending keeps arrivals R per second at most.
+    images, gt, _ = make_set(tmp_path / "data", 8)
+    with Emulator("naver", GtAnswers(gt), secret=SECRET) as emulator:
+        seen: set[int] = set()
+
+        def slow_first_build(image):
+            if threading.get_ident() not in seen:
+                seen.add(threading.get_ident())
+                time.sleep(0.2)
+            return naver.build_request(image, emulator.url, SECRET)
+
+        engine = HttpProvider("naver", slow_first_build, naver.classify, naver.POLICY, parse=naver.parse)
+        summary = run("naver", emulator, images, tmp_path / "out", engine=engine, concurrency=4, rps=4)
+        times = [r.time for r in emulator.requests]
+    assert summary.collected == 8 and len(times) == 8 and len(seen) == 4
+    assert _max_in_window(times) <= 4
+
+
 def test_limit_sends_at_most_n_images_per_run(dataset, tmp_path):
     images, gt, expected = dataset
     with Emulator("jenti", GtAnswers(gt)) as emulator:
@@ -282,3 +377,19 @@ def test_naver_lang_is_sent_and_a_permanent_error_is_not_retried(dataset, tmp_pa
     assert summary.failed == 12
     rows = runs_csv(tmp_path / "xx", "naver")
     assert {(r["error_class"], r["error_code"], r["attempts"]) for r in rows.values()} == {("PermanentError", "CLOVA 0011", "1")}
+
+
+def test_a_changed_image_is_sent_again_and_an_identical_rewrite_is_not(tmp_path, caplog):
+    images, gt, expected = make_set(tmp_path / "data", 3)
+    out = tmp_path / "out"
+    stems = sorted(expected)
+    with Emulator("jenti", GtAnswers(gt)) as first:
+        assert run("jenti", first, images, out).collected == 3
+    same, changed = images / f"{stems[0]}.png", images / f"{stems[1]}.png"
+    same.write_bytes(same.read_bytes())  # same bytes, new modification time (bench synth --overwrite)
+    render(changed, "바뀐글자")  # new content under the same name
+    with Emulator("jenti", GtAnswers(gt)) as second, caplog.at_level("WARNING", logger="bench"):
+        summary = run("jenti", second, images, out)
+        assert {stem: second.calls_for(stem) for stem in stems} == {stems[0]: 0, stems[1]: 1, stems[2]: 0}
+    assert (summary.collected, summary.reused) == (1, 2)
+    assert any(f"{stems[1]}.png changed since it was collected" in r.getMessage() for r in caplog.records)

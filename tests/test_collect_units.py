@@ -5,7 +5,10 @@ from __future__ import annotations
 import base64
 import io
 import json
+import os
 import random
+import stat
+import threading
 import uuid
 from pathlib import Path
 
@@ -13,6 +16,7 @@ import pytest
 from PIL import Image
 
 from adapters import jenti, kakao, naver
+from adapters import collector
 from adapters.collector import backoff_delay
 from adapters.config import ProviderConfig, Secret, load_config, read_env_file
 from adapters.errors import ConfigError, InputError
@@ -20,7 +24,7 @@ from adapters.images import ImageFile, ImagePolicy, discover, prepare
 from adapters.journal import Journal
 from adapters.provider import HttpAnswer, Outcome, parse_retry_after
 from adapters.ratelimit import RateLimiter
-from collect_support import render
+from collect_support import render, write_bomb_png
 
 SECRET = "s3cr3t-VALUE-never-printed"
 
@@ -49,6 +53,28 @@ def test_env_file_supplies_credentials_and_environment_wins(tmp_path):
     kakao_config = load_config("kakao", {}, tmp_path)
     assert kakao_config.secret.reveal() == "abc"
     assert kakao_config.url == "https://dapi.kakao.com/v2/vision/text/ocr"
+
+
+def test_env_file_quoted_value_with_a_trailing_comment_is_unquoted(tmp_path):
+    (tmp_path / ".env").write_text(
+        'KAKAO_REST_API_KEY="abcdef0123456789" # from the console\n'
+        "NAVER_OCR_SECRET='with space'\t#tab before the comment\n"
+        'NAVER_OCR_URL="http://127.0.0.1:9/a#b"\n', encoding="utf-8")
+    values = read_env_file(tmp_path / ".env")
+    assert values["KAKAO_REST_API_KEY"] == "abcdef0123456789"
+    assert values["NAVER_OCR_SECRET"] == "with space"
+    assert values["NAVER_OCR_URL"] == "http://127.0.0.1:9/a#b"  # a # inside the quotes is part of the value
+
+
+@pytest.mark.parametrize("provider, variable", [("naver", "NAVER_OCR_SECRET"), ("kakao", "KAKAO_REST_API_KEY")])
+@pytest.mark.parametrize("bad", ["clé-secrète-비밀", "abc\x01def-ghij", "키"])
+def test_secret_outside_printable_ascii_is_refused_without_echoing_it(provider, variable, bad, tmp_path):
+    # such a key fails every request when the header is encoded; say so before any work
+    environ = {"NAVER_OCR_URL": "http://127.0.0.1:9/x", variable: bad}
+    with pytest.raises(ConfigError, match=variable) as info:
+        load_config(provider, environ, tmp_path)
+    assert bad not in str(info.value) and "é" not in str(info.value) and "비" not in str(info.value)
+    assert load_config(provider, {**environ, variable: "plain-ASCII key ~!"}, tmp_path).secret.reveal() == "plain-ASCII key ~!"
 
 
 def test_bad_env_line_names_the_line_not_its_content(tmp_path):
@@ -149,6 +175,14 @@ def test_unreadable_image_names_the_file(tmp_path):
         prepare(ImageFile("broken", path), ImagePolicy())
 
 
+def test_decompression_bomb_is_an_input_error_naming_the_file(tmp_path):
+    path = tmp_path / "huge_scan.png"
+    write_bomb_png(path)
+    with pytest.raises(InputError, match="huge_scan.png") as info:
+        prepare(ImageFile("huge_scan", path), ImagePolicy())
+    assert "DecompressionBombError" in str(info.value)
+
+
 # --- journal -----------------------------------------------------------------------------------
 
 def _entry(key: str, status: str = "ok", raw=None) -> dict:
@@ -199,6 +233,54 @@ def test_journal_redacts_secrets(tmp_path):
     assert SECRET not in (tmp_path / "j.jsonl").read_text()
 
 
+def test_journal_lock_is_exclusive_until_closed(tmp_path):
+    first = Journal(tmp_path / "out" / "j.jsonl")
+    first.lock()
+    with pytest.raises(InputError, match="another bench collect is writing to .*out"):
+        Journal(tmp_path / "out" / "j.jsonl").lock()
+    first.close()
+    second = Journal(tmp_path / "out" / "j.jsonl")
+    second.lock()  # released by close (and by the kernel when a process dies)
+    second.close()
+
+
+@pytest.fixture
+def fsync_log(monkeypatch):
+    """Observe (not replace) os.fsync and os.replace: ("dir", inode) / ("replace", path) events."""
+    events: list[tuple[str, object]] = []
+    real_fsync, real_replace = os.fsync, os.replace
+
+    def fsync(fd):
+        info = os.fstat(fd)
+        if stat.S_ISDIR(info.st_mode):
+            events.append(("dir", (info.st_dev, info.st_ino)))
+        return real_fsync(fd)
+
+    def replace(src, dst, *args, **kwargs):
+        real_replace(src, dst, *args, **kwargs)
+        events.append(("replace", Path(dst)))
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    monkeypatch.setattr(os, "replace", replace)
+    return events
+
+
+def _inode(path: Path) -> tuple[int, int]:
+    info = os.stat(path)
+    return info.st_dev, info.st_ino
+
+
+def test_new_journal_and_renamed_outputs_get_their_directory_fsynced(tmp_path, fsync_log):
+    # fsync of a file does not save the directory entry naming it: a power cut could lose it
+    journal = Journal(tmp_path / "j.jsonl")
+    journal.lock()
+    journal.close()
+    assert ("dir", _inode(tmp_path)) in fsync_log
+    fsync_log.clear()
+    collector._atomic_write(tmp_path / "out.json", "{}")
+    assert fsync_log[-2:] == [("replace", tmp_path / "out.json"), ("dir", _inode(tmp_path))]
+
+
 # --- pacing ------------------------------------------------------------------------------------
 
 class FakeTime:
@@ -228,7 +310,7 @@ def test_rate_limiter_never_exceeds_rps_in_any_one_second_window(rps, allowed):
     assert _max_in_window(grants) <= allowed
     # it is a ceiling, not a crawl: over the whole run the rate stays close to the target
     span = grants[-1] - grants[0]
-    assert len(grants) - 1 >= 0.9 * min(rps, allowed) * span * (1 / 1.05)
+    assert len(grants) - 1 >= 0.9 * min(rps, allowed) * span / limiter._window
 
 
 def test_rate_limiter_pause_holds_every_caller():
@@ -249,6 +331,16 @@ def test_rate_limiter_acquire_gives_up_when_stopped():
     limiter.pause_until(time.monotonic() + 60)
     stop.set()
     assert limiter.acquire(stop) is False
+
+
+@pytest.mark.parametrize("rps", [None, 5.0])
+def test_rate_limiter_grants_nothing_once_stopped(rps):
+    # a token would be free right now: only the stop flag can refuse it
+    stop = threading.Event()
+    limiter = RateLimiter(rps)
+    stop.set()
+    assert limiter.acquire(stop) is False
+    assert limiter.acquire() is True  # without a stop event, pacing alone decides
 
 
 # --- backoff and Retry-After -------------------------------------------------------------------

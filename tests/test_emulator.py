@@ -9,11 +9,13 @@ import queue
 import shutil
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import threading
 import time
 import uuid
+import zlib
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -282,6 +284,8 @@ def test_kakao_and_jenti_require_their_multipart_field(gt_answers) -> None:
     with Emulator("kakao", gt_answers) as emu:
         for response in (requests.post(emu.url, files={"file": ("a.png", data)}, timeout=TIMEOUT),
                          requests.post(emu.url, data=data, timeout=TIMEOUT),
+                         requests.post(emu.url, data=b"--x--", timeout=TIMEOUT,  # an RFC 2231 UTF-8 boundary
+                                       headers={"Content-Type": "multipart/form-data; boundary*=UTF-8''%EA%B2%BD"}),
                          post_kakao(emu.url, "a.png", b"not an image")):
             assert response.status_code == 400
             assert response.json()["code"] == -2
@@ -306,6 +310,43 @@ def test_wrong_path_method_and_garbage_never_kill_the_server(gt_answers) -> None
             raw.sendall(b"POST /v2/vision/text/ocr HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999999\r\n\r\n")
             assert b" 413 " in raw.recv(4096)
         assert post_kakao(emu.url, "a.png", data).status_code == 200
+
+
+def test_chunked_bodies_are_read_and_bad_chunk_sizes_refused(gt_answers) -> None:
+    data = png_bytes()
+    body = (b'--B\r\nContent-Disposition: form-data; name="file"; filename="a.png"\r\n\r\n'
+            + data + b"\r\n--B--\r\n")
+    with Emulator("jenti", gt_answers) as emu:
+        chunked = requests.post(emu.url, data=iter([body[:50], body[50:]]), timeout=TIMEOUT,
+                                headers={"Content-Type": "multipart/form-data; boundary=B"})
+        assert chunked.status_code == 200 and chunked.json() == {}
+        for size in (b"-1", b"+10", b"1_0", b"0x10", b""):  # -1 used to read until the client closed
+            with socket.create_connection(("127.0.0.1", emu.port), timeout=TIMEOUT) as raw:
+                raw.sendall(b"POST /evaluation HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                            + size + b"\r\n" + b"x" * 100)
+                assert raw.recv(4096).startswith(b"HTTP/1.1 400 "), size
+        assert post_jenti(emu.url, "a.png", data).status_code == 200
+
+
+def _declared_size_png(width: int, height: int) -> bytes:
+    """A valid PNG header claiming width x height: a decompression bomb to Pillow."""
+    data = bytearray(png_bytes((1, 1)))
+    data[16:24] = struct.pack(">II", width, height)
+    data[29:33] = struct.pack(">I", zlib.crc32(bytes(data[12:29])) & 0xFFFFFFFF)
+    return bytes(data)
+
+
+def test_decompression_bombs_get_the_bad_image_error(gt_answers) -> None:
+    bomb = _declared_size_png(30000, 30000)
+    with Emulator("naver", gt_answers) as emu:
+        response = post_naver(emu.url, "bomb", bomb)
+        assert response.status_code == 200 and response.json()["images"][0]["inferResult"] == "ERROR"
+    with Emulator("kakao", gt_answers) as emu:
+        response = post_kakao(emu.url, "bomb.png", bomb)
+        assert (response.status_code, response.json()["code"]) == (400, -2)
+    with Emulator("jenti", gt_answers) as emu:
+        response = post_jenti(emu.url, "bomb.png", bomb)
+        assert response.status_code == 400 and not jenti.parse(response.json()).is_ok
 
 
 # ---------------------------------------------------------------- faults

@@ -9,6 +9,7 @@ from __future__ import annotations
 import http.client
 import io
 import json
+import os
 import re
 import shutil
 import signal
@@ -29,12 +30,15 @@ from PIL import Image
 
 from adapters.formats import load_results
 from adapters.schema import Item, parse_image_result, parse_result_set
+from adapters import multipart
 from adapters.server import ROUTES, ApiError, App, TesseractEngine, read_body
+from adapters.server_run import MAX_DEFAULT_THREADS, Server, ServeOptions, default_threads, waiting_limit
 from collect_support import bench_cmd, bench_env, run_bench
 from conftest import render_text_image
 
 MAX_UPLOAD_MB = 1
 MAX_PIXELS = 4_000_000
+THREADS = 8  # 2 in the engine, up to 5 waiting, 1 for /health: room for the 6 concurrent clients below
 REPEATED = "sign_parking"  # 주차장 twice: the Light-OCR shape keeps one of them
 
 
@@ -59,19 +63,19 @@ def _wait_for_url(stdout: Path, process: subprocess.Popen, seconds: float = 30.0
     raise AssertionError(f"bench serve did not start: {stdout.read_text(encoding='utf-8')}")
 
 
-def _start(workdir: Path, *args: str) -> tuple[subprocess.Popen, str, Path]:
+def _start(workdir: Path, *args: str, **popen: Any) -> tuple[subprocess.Popen, str, Path]:
     stdout, stderr = workdir / "serve.out", workdir / "serve.err"
     with open(stdout, "w") as out, open(stderr, "w") as err:
         process = subprocess.Popen(bench_cmd("serve", "--port", "0", *args), cwd=workdir, env=bench_env(),
-                                   stdout=out, stderr=err)
+                                   stdout=out, stderr=err, **popen)
     return process, _wait_for_url(stdout, process), stderr
 
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Served:
     workdir = tmp_path_factory.mktemp("serve")
-    process, url, stderr = _start(workdir, "--workers", "2", "--max-upload-mb", str(MAX_UPLOAD_MB),
-                                  "--max-pixels", str(MAX_PIXELS))
+    process, url, stderr = _start(workdir, "--workers", "2", "--threads", str(THREADS),
+                                  "--max-upload-mb", str(MAX_UPLOAD_MB), "--max-pixels", str(MAX_PIXELS))
     host, port = url.removeprefix("http://").split(":")
     yield Served(url, host, int(port), process, stderr)
     process.send_signal(signal.SIGTERM)
@@ -219,6 +223,11 @@ def test_malformed_requests_get_json_errors_and_the_server_keeps_serving(served,
         ("no boundary", _request("POST", "/evaluation", _form(("file", "a.png", None, good)), "multipart/form-data"),
          400, "malformed_multipart"),
         ("truncated multipart", _request("POST", "/evaluation", truncated_form, form), 400, "malformed_multipart"),
+        ("non-ASCII boundary", _request("POST", "/evaluation", _form(("file", "a.png", None, good)),
+                                        "multipart/form-data; boundary*=UTF-8''%EA%B2%BD"), 400, "malformed_multipart"),
+        ("too many parts", _request("POST", "/evaluation", _form(*[("f", None, None, b"")] * 100,
+                                                                 ("file", "a.png", None, good)), form),
+         400, "malformed_multipart"),
         ("truncated png", _request("POST", "/v1/ocr", _form(("file", "a.png", "image/png", good[: len(good) // 2])),
                                    form), 400, "unreadable_image"),
         ("pillow bomb", _request("POST", "/evaluation", _form(("file", "b.png", "image/png",
@@ -300,6 +309,7 @@ def test_health_and_head(served):
     health = answer.json()
     assert health["status"] == "ok" and health["ready"] is True and health["engine"] == "tesseract"
     assert health["languages"] == ["kor", "eng"] and health["workers"] == 2
+    assert health["max_waiting"] == THREADS - 2 - 1  # all but the engine's 2 and one for /health
     assert health["limits"] == {"max_upload_bytes": MAX_UPLOAD_MB * 1024 * 1024, "max_pixels": MAX_PIXELS}
     head = requests.head(f"{served.url}/health", timeout=10)
     assert head.status_code == 200 and head.content == b""
@@ -369,9 +379,46 @@ def test_read_body_refuses_before_reading_and_caps_the_read():
         read_body(stream, None, limit=1000)
     assert capped.value.status == 413 and stream.bytes_read == 1001
     assert read_body(_CountingStream(b"x" * 1000), None, limit=1000) == b"x" * 1000
-    with pytest.raises(ApiError) as short:
-        read_body(_CountingStream(b"x" * 10), "20", limit=1000)
-    assert (short.value.status, short.value.code) == (400, "incomplete_body")
+
+
+def test_a_body_shorter_than_its_content_length_gets_no_answer(served):
+    """What the README says: waitress waits for the rest and closes the connection unanswered."""
+    with socket.create_connection((served.host, served.port), timeout=30) as sock:
+        sock.sendall(_request("POST", "/evaluation", b"--" + BOUNDARY.encode() + b"\r\n", _multipart_type(),
+                              length=1000))
+        sock.shutdown(socket.SHUT_WR)
+        assert sock.recv(4096) == b""
+    assert requests.get(f"{served.url}/health", timeout=10).status_code == 200
+
+
+def test_every_error_code_in_the_readme_can_be_answered():
+    """The README's error table of `bench serve` lists only codes the app or the runner produce."""
+    root = Path(__file__).resolve().parents[1]
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("### `bench serve`"):]
+    section = section[:section.index("\n### ")]
+    documented = {code for row in re.findall(r"^\| \d{3}[^|]*\|([^|]*)\|", section, re.M)
+                  for code in re.findall(r"`(\w+)`", row)}
+    source = "".join((root / "adapters" / name).read_text(encoding="utf-8") for name in ("server.py", "server_run.py"))
+    produced = set(re.findall(r'ApiError\(\d{3}, "(\w+)"', source)) | set(re.findall(r'\d{3}: "(\w+)"', source))
+    assert documented and {"missing_file", "engine_busy", "too_large"} <= documented
+    assert documented <= produced, documented - produced
+
+
+def test_multipart_refuses_non_ascii_boundaries_and_many_parts():
+    with pytest.raises(multipart.MultipartError, match="not ASCII"):
+        multipart.parse(b"--x\r\n\r\n--x--", "multipart/form-data; boundary*=UTF-8''%EA%B2%BD")
+    empty = f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="a"\r\n\r\n\r\n'.encode()
+    closing = f"--{BOUNDARY}--\r\n".encode()
+    parts = multipart.parse(empty * multipart.MAX_PARTS + closing, _multipart_type(), require_end=True)
+    assert list(parts) == ["a"] and parts["a"].data == b""
+    with pytest.raises(multipart.MultipartError, match=f"more than {multipart.MAX_PARTS} parts"):
+        multipart.parse(empty * (multipart.MAX_PARTS + 1) + closing, _multipart_type())
+    with pytest.raises(multipart.MultipartError, match="more than"):  # 20 MB of empty parts: stops early
+        multipart.parse(empty * (20 * 1024 * 1024 // len(empty)) + closing, _multipart_type())
+    with pytest.raises(multipart.MultipartError, match="headers are over"):
+        multipart.parse(f"--{BOUNDARY}\r\nX: {'y' * multipart.MAX_PART_HEADER}\r\n\r\ndata\r\n".encode() + closing,
+                        _multipart_type())
 
 
 def _call(app: App, method: str, path: str) -> tuple[str, dict[str, str], bytes]:
@@ -423,6 +470,65 @@ def test_engine_slots_bound_concurrency_and_a_full_queue_answers_503(images):
         full._slots.release()
     assert (busy.value.status, busy.value.code) == (503, "engine_busy")
     assert dict(busy.value.headers)["Retry-After"]
+
+
+class _GatedEngine(TesseractEngine):
+    """Tesseract that starts only once the test opens the gate: a saturated engine, in-process."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.gate = threading.Event()
+
+    def _run(self, data: bytes) -> dict[str, Any]:
+        assert self.gate.wait(timeout=60), "the test never opened the gate"
+        return super()._run(data)
+
+
+def test_health_answers_while_the_engine_is_saturated(images):
+    data = (images / "sign_hall.png").read_bytes()
+    threads, workers = 3, 1
+    engine = _GatedEngine(workers=workers, max_waiting=waiting_limit(threads, workers), queue_timeout=60)
+    assert engine.max_waiting == 1
+    with Server(App(engine), ServeOptions(port=0, threads=threads)) as server, \
+            ThreadPoolExecutor(max_workers=5) as pool:
+        try:
+            uploads = [pool.submit(requests.post, f"{server.url}/v1/ocr", files={"file": ("a.png", data)},
+                                   timeout=60) for _ in range(5)]
+            deadline = time.monotonic() + 30  # until one runs, one waits and the other three are refused
+            while sum(upload.done() for upload in uploads) < 3 or engine.health()["waiting"] < 1:
+                assert time.monotonic() < deadline, engine.health()
+                time.sleep(0.02)
+            health = requests.get(f"{server.url}/health", timeout=5)  # without the cap: stuck behind the uploads
+            assert health.status_code == 200
+            assert (health.json()["busy"], health.json()["waiting"], health.json()["max_waiting"]) == (1, 1, 1)
+            refused = [upload.result() for upload in uploads if upload.done()]
+            assert [answer.status_code for answer in refused] == [503] * 3
+            assert all(answer.json()["code"] == "engine_busy" and answer.headers["Retry-After"] for answer in refused)
+        finally:
+            engine.gate.set()
+        served = [upload.result() for upload in uploads if upload.result().status_code == 200]
+        assert len(served) == 2 and served[0].json()["items"] and served[0].json() == served[1].json()
+    assert engine.health()["busy"] == engine.health()["waiting"] == 0
+
+
+def test_default_threads_are_bounded_and_leave_room_to_wait():
+    assert [default_threads(workers) for workers in (1, 2, 3, 8, 12, 64)] == [8, 16, 16, 16, 16, 66]
+    assert all(default_threads(w) <= max(MAX_DEFAULT_THREADS, w + 2) for w in range(1, 200))
+    assert all(waiting_limit(default_threads(w), w) >= 1 for w in range(1, 200))
+    assert waiting_limit(3, 4) == 0
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity") or len(os.sched_getaffinity(0)) < 2,
+                    reason="needs CPU affinity and at least two usable CPUs")
+def test_default_workers_follow_the_cpus_this_process_may_use(tmp_path):
+    one_cpu = {min(os.sched_getaffinity(0))}
+    process, url, _ = _start(tmp_path, preexec_fn=lambda: os.sched_setaffinity(0, one_cpu))
+    try:
+        health = requests.get(f"{url}/health", timeout=10).json()
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=15)
+    assert (health["workers"], health["max_waiting"]) == (1, waiting_limit(default_threads(1), 1))
 
 
 # ------------------------------------------------------------------------------------------ the command
