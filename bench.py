@@ -690,7 +690,9 @@ def show_command(
 
 
 def _default_concurrency(provider: str) -> int:
-    return (os.cpu_count() or 1) if provider == "tesseract" else 4
+    from adapters import tesseract
+
+    return tesseract.usable_cpus() if provider == "tesseract" else 4
 
 
 def _checked_config(provider: str, lang: Optional[str] = None) -> Any:

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import http
 import json
-import os
 import signal
 import threading
 from dataclasses import dataclass
@@ -35,6 +34,7 @@ from waitress.channel import HTTPChannel
 from waitress.server import BaseWSGIServer, create_server
 from waitress.task import ErrorTask
 
+from adapters.tesseract import usable_cpus
 from adapters.server import App, error_payload
 
 DEFAULT_PORT = 5000
@@ -141,13 +141,8 @@ class Server:
 
 
 def default_workers() -> int:
-    """The CPUs this process may run on (its affinity mask: a container's cpuset, ``taskset``),
-    not the host's count that ``os.cpu_count()`` reports. A CPU quota (``docker --cpus``) is not
-    visible here; set ``--workers`` then."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except (AttributeError, OSError):  # no affinity API (macOS, Windows)
-        return max(1, os.cpu_count() or 1)
+    """One engine process per CPU this process may use."""
+    return usable_cpus()
 
 
 def default_threads(workers: int) -> int:

@@ -151,6 +151,16 @@ def _int(value: str, column: str, row: int) -> int:
         raise ProviderError(f"Tesseract TSV row {row}: {column} is not an integer: {value!r}") from None
 
 
+def usable_cpus() -> int:
+    """The CPUs this process may run on (its affinity mask: a container's cpuset, ``taskset``),
+    not the host's count that ``os.cpu_count()`` reports: how many engine processes to run. A CPU
+    quota (``docker --cpus``) is not visible here; set the worker count by hand then."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # no affinity API (macOS, Windows)
+        return max(1, os.cpu_count() or 1)
+
+
 def parse_tsv(tsv: str) -> list[dict[str, Any]]:
     """The word rows (level 5) of Tesseract's TSV output, with typed columns."""
     words: list[dict[str, Any]] = []

@@ -46,7 +46,7 @@ class TesseractProvider(Provider):
                  processes: int | None = None) -> None:
         self.lang = lang
         self.psm = psm
-        self.processes = processes or os.cpu_count() or 1
+        self.processes = processes or tesseract.usable_cpus()
         self.default_concurrency = self.processes
         self._pool: ProcessPoolExecutor | None = None
         self._lock = threading.Lock()

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, fields
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable
 
 from adapters.errors import InputError
 from eval.evaluate import Evaluation, MatchRow

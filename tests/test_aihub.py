@@ -360,7 +360,7 @@ def test_awkward_set_converts_by_the_rules(tmp_path: Path):
     chars = [r["bbox"] for r in records if r["attributes"]["class"] == "character"]
     written = iter(w for w in words_a)
     for record in records:
-        kind, (x, y, w, h) = record["attributes"]["class"], record["bbox"]
+        kind, (_, _, w, h) = record["attributes"]["class"], record["bbox"]
         if kind == "character" or w <= 0 or h <= 0 or (kind == "word" and record["text"] is not None
                                                         and not record["text"].strip()):
             continue

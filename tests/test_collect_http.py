@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from adapters import kakao, naver
+from adapters import naver
 from adapters.collector import CollectOptions, Summary, collect
 from adapters.config import ProviderConfig, Secret
 from adapters.emulator import Emulator, Faults, GtAnswers, RecordedAnswers

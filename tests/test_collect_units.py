@@ -18,7 +18,7 @@ from PIL import Image
 from adapters import jenti, kakao, naver
 from adapters import collector
 from adapters.collector import backoff_delay
-from adapters.config import ProviderConfig, Secret, load_config, read_env_file
+from adapters.config import Secret, load_config, read_env_file
 from adapters.errors import ConfigError, InputError
 from adapters.images import ImageFile, ImagePolicy, discover, prepare
 from adapters.journal import Journal
