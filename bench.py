@@ -19,6 +19,7 @@ from typing import Annotated, Any, Callable, Optional
 
 import typer
 
+from adapters.config import PROVIDERS, WEB_PROVIDERS
 from adapters.errors import AuthError, InputError, QuotaExhausted
 
 EXIT_OK = 0
@@ -230,11 +231,7 @@ failed; 130 Ctrl-C.
 """
 
 
-class ProviderName(str, Enum):
-    naver = "naver"
-    kakao = "kakao"
-    jenti = "jenti"
-    tesseract = "tesseract"
+ProviderName = Enum("ProviderName", {name: name for name in PROVIDERS}, type=str)
 
 
 @app.command("collect", epilog=COLLECT_EPILOG)
@@ -366,10 +363,7 @@ environment; when unset, any key is accepted. Binds 127.0.0.1 only. Ctrl-C stops
 """
 
 
-class EmulatedProvider(str, Enum):
-    naver = "naver"
-    kakao = "kakao"
-    jenti = "jenti"
+EmulatedProvider = Enum("EmulatedProvider", {name: name for name in WEB_PROVIDERS}, type=str)
 
 
 @app.command("emulate", epilog=EMULATE_EPILOG)
@@ -831,7 +825,6 @@ Steps (each is an ordinary bench command, printed before it runs):
 Re-running resumes: images already collected are not sent again.
 """
 
-DEMO_WEB_PROVIDERS = ("naver", "kakao", "jenti")
 
 
 @app.command("demo", epilog=DEMO_EPILOG)
@@ -859,7 +852,7 @@ def demo_command(
     step("synth", "--out", str(data), "--images", str(images), "--seed", str(seed), "--overwrite", "--no-progress")
     runs = [("tesseract-psm11", ["--provider", "tesseract", "--psm", "11"]),
             ("tesseract-psm6", ["--provider", "tesseract", "--psm", "6"])]
-    for provider in DEMO_WEB_PROVIDERS:
+    for provider in WEB_PROVIDERS:
         try:
             load_config(provider)
         except ConfigError:

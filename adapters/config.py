@@ -26,6 +26,7 @@ _VARIABLES: dict[str, tuple[str | None, str | None, str | None]] = {
     "tesseract": (None, None, None),
 }
 PROVIDERS = tuple(_VARIABLES)
+WEB_PROVIDERS = tuple(name for name in PROVIDERS if name != "tesseract")
 
 _LINE = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$")
 _QUOTED = re.compile(r"""^(["'])(.*?)\1\s*(?:#.*)?$""")  # "value", optionally followed by a # comment
