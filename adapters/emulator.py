@@ -27,7 +27,7 @@ version not V1 / V2         400 ``0021`` Protocol version
                             not support.
 quota exhausted             400 ``0023`` API request count     400 ``-10`` API limit has been
                             reach the upper limit.             exceeded.
-rate limit (fault)          429 ``0025`` + ``Retry-After``     429 ``-1`` + ``Retry-After``
+rate limit (fault)          400 ``0025`` + ``Retry-After``     429 ``-1`` + ``Retry-After``
 enableTableDetection: true  400 ``0028`` (the emulated
                             domain has no table extractor)
 unreadable image            200, ``images[0].inferResult``     (see malformed request)
@@ -35,8 +35,8 @@ unreadable image            200, ``images[0].inferResult``     (see malformed re
 server error (fault)        500 ``0500`` / 503 ``0501``        500 ``-1`` / 503 ``-7``
 ==========================  =================================  ================================
 
-CLOVA documents ``0025`` with HTTP 400; the contract answers it with 429 so one fault exercises
-both the status and the body code, and clients must classify by body code as well. Kakao
+CLOVA documents ``0025`` with HTTP 400, and so does the emulator: a client must read the body
+code to tell a rate limit from a bad request (``Retry-After`` is added so tests run fast). Kakao
 documents no per-second code; ``-1`` ("internal error, retry") is used with 429. Light-OCR
 (jenti) has no auth and no documented errors; the emulator answers ``{"error": "..."}`` (what
 ``jenti.parse`` reads as an error) with 400 (no ``file`` part, unreadable image), 429 (quota,

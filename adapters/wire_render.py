@@ -27,7 +27,7 @@ _NAVER_ERRORS: dict[str, tuple[int, str, str]] = {
     "version": (400, "0021", "Protocol version not support."),
     "domain": (400, "0022", "Request domain invalid."),
     "quota": (400, "0023", "API request count reach the upper limit."),
-    "rate_limit": (429, "0025", "Calls to this api have exceeded the rate limit."),
+    "rate_limit": (400, "0025", "Calls to this api have exceeded the rate limit."),  # 400, as documented
     "table": (400, "0028", "Table detection disabled: Please activate the table extractor button."),
     "method": (405, "0001", "URL is invalid."),
     "too_large": (413, "0011", "Request body invalid."),
