@@ -151,16 +151,19 @@ def evaluate_batch(
     discarded_count = np.bincount(pred_group[discarded], minlength=n)
     care_count = np.bincount(care_group, minlength=n)
     per_image: list[list[Counts]] = [[] for _ in range(n)]
+    compared: dict[tuple[int, int], tuple[bool, int, int]] = {}  # a pair matched at several thresholds is compared once
     for t, threshold in enumerate(options.thresholds):
         g_idx, p_idx, ious = greedy_match(ov, threshold)
         stats = [[0] * 6 for _ in range(n)]  # tp, correct, dist, chars, jamo dist, jamo chars
         for g, p, iou in zip(g_idx.tolist(), p_idx.tolist(), ious.tolist()):
             k, i = pred_ref[int(kept[p])]
             item = images[k].items[i]
-            pred_norm = normalize(item.text, options.text)
-            ok = normalized_texts_match(gt_norm[g], pred_norm, options.text)
-            d = edit_distance(gt_norm[g], pred_norm)
-            jd = edit_distance(gt_jamo[g], decompose_jamo(pred_norm))
+            if (g, p) not in compared:
+                pred_norm = normalize(item.text, options.text)
+                compared[g, p] = (normalized_texts_match(gt_norm[g], pred_norm, options.text),
+                                  edit_distance(gt_norm[g], pred_norm),
+                                  edit_distance(gt_jamo[g], decompose_jamo(pred_norm)))
+            ok, d, jd = compared[g, p]
             s = stats[k]
             s[0] += 1
             s[1] += ok
