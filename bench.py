@@ -19,8 +19,8 @@ from typing import Annotated, Any, Callable, Optional
 
 import typer
 
-from adapters.config import PROVIDERS, WEB_PROVIDERS
-from adapters.errors import AuthError, InputError, QuotaExhausted
+from adapters.core.credentials import PROVIDERS, WEB_PROVIDERS
+from adapters.core.errors import AuthError, InputError, QuotaExhausted
 
 EXIT_OK = 0
 EXIT_INTERNAL = 1
@@ -163,7 +163,7 @@ def eval_command(
     """
     from tqdm import tqdm
 
-    from adapters.formats import load_results
+    from adapters.providers.results import load_results
     from eval.evaluate import EvalOptions, evaluate, parse_thresholds
     from gt.reader import DONT_CARE, read_annotations
     from reports.eval_tables import format_table, write_evaluation
@@ -272,8 +272,8 @@ def collect_command(
     """
     import math
 
-    from adapters.collector import CollectOptions
-    from adapters.images import discover
+    from adapters.collection.collector import CollectOptions
+    from adapters.core.images import discover
 
     for flag, value in (("--rps", rps), ("--timeout", timeout), ("--backoff", backoff)):
         if value is not None and not math.isfinite(value):  # typer's min= lets inf through
@@ -401,7 +401,7 @@ def emulate_command(
     """
     import time
 
-    from adapters import emulator as emu
+    from adapters.emulators import emulator as emu
 
     name = provider.value
     if sum(bool(source) for source in (gt, recorded, engine)) > 1:
@@ -512,7 +512,7 @@ def report_command(
     Every provider is evaluated with the same protocol (the one of `bench eval`, README
     "Protocol"); the numbers in comparison.csv equal `bench eval` on the same inputs.
     """
-    from adapters.images import discover
+    from adapters.core.images import discover
     from eval.evaluate import EvalOptions, parse_thresholds
     from gt.reader import DONT_CARE, read_annotations
     from reports import breakdowns
@@ -619,8 +619,8 @@ def show_command(
     """Draw a provider's boxes and texts on each image (and, with ground truth, what was right or wrong)."""
     from tqdm import tqdm
 
-    from adapters.formats import load_results
-    from adapters.images import discover
+    from adapters.providers.results import load_results
+    from adapters.core.images import discover
     from eval.evaluate import EvalOptions, parse_thresholds
     from gt.reader import DONT_CARE, read_annotations
     from reports.fonts import hangul_font
@@ -684,15 +684,15 @@ def show_command(
 
 
 def _default_concurrency(provider: str) -> int:
-    from adapters import tesseract
+    from adapters.providers import tesseract
 
     return tesseract.usable_cpus() if provider == "tesseract" else 4
 
 
 def _checked_config(provider: str, lang: Optional[str] = None) -> Any:
     """Credentials (or the local engine) checked before any work: a ConfigError names what is missing."""
-    from adapters import tesseract
-    from adapters.config import load_config
+    from adapters.providers import tesseract
+    from adapters.core.credentials import load_config
 
     config = load_config(provider)
     if provider == "tesseract":
@@ -705,8 +705,8 @@ def _checked_config(provider: str, lang: Optional[str] = None) -> Any:
 def _run_collector(config: Any, found: list[Any], out: Path, options: Any,
                    lang: Optional[str] = None, psm: Optional[int] = None) -> Any:
     """One collection run, shared by `collect`, `show --provider` and friends; returns its summary."""
-    from adapters.collector import collect
-    from adapters.provider import make_provider
+    from adapters.collection.collector import collect
+    from adapters.providers.base import make_provider
 
     hint = " and ".join(v for v in (config.secret_variable, config.url_variable) if v)
     engine = make_provider(config, lang=lang, psm=psm, pool_size=options.concurrency)
@@ -719,8 +719,8 @@ def _run_collector(config: Any, found: list[Any], out: Path, options: Any,
 
 def _collect_for_show(name: str, found: list[Any], out: Path, progress: bool) -> tuple[Any, int]:
     """Run the collector for ``bench show --provider`` (stored in OUT, reused on re-runs)."""
-    from adapters.collector import CollectOptions, OutputPaths
-    from adapters.formats import load_results
+    from adapters.collection.collector import CollectOptions, OutputPaths
+    from adapters.providers.results import load_results
 
     options = CollectOptions(concurrency=_default_concurrency(name), progress=None if progress else False)
     summary = _run_collector(_checked_config(name), found, out, options)
@@ -838,8 +838,8 @@ def demo_command(
     import shlex
     import subprocess
 
-    from adapters.config import load_config
-    from adapters.errors import ConfigError
+    from adapters.core.credentials import load_config
+    from adapters.core.errors import ConfigError
 
     def step(*args: str, allowed: tuple[int, ...] = (EXIT_OK,)) -> int:
         typer.echo("$ " + shlex.join(["bench", *args]), err=True)
@@ -947,9 +947,9 @@ def serve_command(
     """
     import ipaddress
 
-    from adapters import tesseract
-    from adapters.server import App, Limits, TesseractEngine
-    from adapters.server_run import Server, ServeOptions, default_threads, default_workers, serve_forever, waiting_limit
+    from adapters.providers import tesseract
+    from adapters.serving.app import App, Limits, TesseractEngine
+    from adapters.serving.run import Server, ServeOptions, default_threads, default_workers, serve_forever, waiting_limit
 
     missing = tesseract.available(lang)
     if missing:

@@ -26,10 +26,10 @@ sys.path.insert(0, str(REPO))
 
 from PIL import Image, ImageDraw, ImageFont  # noqa: E402
 
-from adapters.collector import CollectOptions, collect  # noqa: E402
-from adapters.config import ProviderConfig, Secret  # noqa: E402
-from adapters.images import discover  # noqa: E402
-from adapters.provider import make_provider  # noqa: E402
+from adapters.collection.collector import CollectOptions, collect  # noqa: E402
+from adapters.core.credentials import ProviderConfig, Secret  # noqa: E402
+from adapters.core.images import discover  # noqa: E402
+from adapters.providers.base import make_provider  # noqa: E402
 
 LATENCY_MS = 100.0
 SECRET = "bench-secret"
@@ -56,7 +56,7 @@ def make_images(root: Path, count: int) -> tuple[Path, Path]:
 
 def _serve(conn, gt_dir: str, latency_ms: float) -> None:
     """Child process: one emulator; send its URL, wait for 'stop', send back arrival times."""
-    from adapters.emulator import Emulator, Faults, GtAnswers
+    from adapters.emulators.emulator import Emulator, Faults, GtAnswers
 
     with Emulator("naver", GtAnswers(Path(gt_dir)), Faults(latency_ms=latency_ms), secret=SECRET) as emulator:
         conn.send(emulator.url)

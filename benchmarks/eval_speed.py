@@ -48,7 +48,7 @@ import shapely  # noqa: E402
 from shapely.geometry import Polygon  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
-from adapters.schema import ImageResult, Item, Point, ResultSet  # noqa: E402
+from adapters.core.schema import ImageResult, Item, Point, ResultSet  # noqa: E402
 from eval.evaluate import EvalOptions, Evaluation, evaluate  # noqa: E402
 from gt.reader import DONT_CARE, Word  # noqa: E402
 
@@ -521,7 +521,7 @@ def _fail(what: str, problems: list[str]) -> None:
 
 def _read_from_files(gt: Mapping[str, list[Word]], preds: Mapping[str, ImageResult]) -> float:
     """Seconds to read the set back with the tool's own readers (gt .txt folder + schema JSON)."""
-    from adapters.formats import load_results
+    from adapters.providers.results import load_results
     from gt.reader import read_annotations
 
     with tempfile.TemporaryDirectory(prefix="eval_speed_") as tmp:

@@ -37,7 +37,9 @@ sys.path.insert(0, str(REPO))
 import requests  # noqa: E402
 from PIL import Image, ImageDraw, ImageFont  # noqa: E402
 
-from adapters import tesseract, wire_render  # noqa: E402
+from adapters.providers import tesseract
+
+from adapters.emulators import render as wire_render  # noqa: E402
 
 FONT = "/usr/share/fonts/truetype/nanum/NanumGothic.ttf"
 SIGNS = (("출입구", "비상구"), ("편의점", "영업중"), ("도서관", "열람실"), ("주차장", "입구"),

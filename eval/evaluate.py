@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Iterable, Mapping, Sequence
 
 import numpy as np
-from adapters.schema import ImageResult, Item
+from adapters.core.schema import ImageResult, Item
 from eval.geometry import make_polygons
 from eval.matching import discarded_by_dont_care, greedy_match, overlaps
 from eval.metrics import Counts

@@ -12,7 +12,7 @@ from typing import Sequence
 import numpy as np
 import shapely
 
-from adapters.schema import Point
+from adapters.core.schema import Point
 
 # Above this many candidate pairs (in all, or per image on average) an STR-tree is cheaper than
 # testing every pair's bounding boxes.

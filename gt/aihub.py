@@ -70,9 +70,9 @@ from typing import Any, BinaryIO, Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
-from adapters.errors import InputError
-from adapters.images import IMAGE_SUFFIXES
-from adapters.schema import Point
+from adapters.core.errors import InputError
+from adapters.core.images import IMAGE_SUFFIXES
+from adapters.core.schema import Point
 from gt.reader import DONT_CARE
 
 log = logging.getLogger("bench")

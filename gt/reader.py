@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Iterator
 
-from adapters.errors import InputError
-from adapters.schema import Point
+from adapters.core.errors import InputError
+from adapters.core.schema import Point
 
 log = logging.getLogger("bench")
 

@@ -30,8 +30,8 @@ from typing import Iterator, Sequence
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
-from adapters.errors import InputError
-from adapters.schema import Point
+from adapters.core.errors import InputError
+from adapters.core.schema import Point
 from gt import lexicon
 from gt.reader import DONT_CARE
 

@@ -17,9 +17,9 @@ from typing import Callable, Iterable, Mapping, Sequence
 
 from shapely import MultiPoint, minimum_rotated_rectangle
 
-from adapters.errors import InputError
-from adapters.formats import image_key
-from adapters.schema import Point
+from adapters.core.errors import InputError
+from adapters.providers.results import image_key
+from adapters.core.schema import Point
 from eval.evaluate import Evaluation
 from eval.metrics import Counts, detection, end_to_end, ratio, recognition
 from eval.text import TextOptions, normalize

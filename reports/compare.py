@@ -19,9 +19,9 @@ from typing import Any, Iterator, Mapping, Sequence
 
 import numpy as np
 
-from adapters.errors import InputError
-from adapters.formats import load_results
-from adapters.schema import ResultSet
+from adapters.core.errors import InputError
+from adapters.providers.results import load_results
+from adapters.core.schema import ResultSet
 from eval.evaluate import EvalOptions, Evaluation
 from eval.metrics import Counts, detection, end_to_end, recognition
 from reports.csv_files import write_csv

@@ -10,7 +10,7 @@ from dataclasses import asdict, fields
 from pathlib import Path
 from typing import Any, Iterable
 
-from adapters.errors import InputError
+from adapters.core.errors import InputError
 from eval.evaluate import Evaluation, MatchRow
 from eval.metrics import Counts, detection, end_to_end, recognition, summary
 from reports.csv_files import write_csv

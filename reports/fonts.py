@@ -11,7 +11,7 @@ import subprocess
 from functools import lru_cache
 from pathlib import Path
 
-from adapters.errors import InputError
+from adapters.core.errors import InputError
 
 FONT_PACKAGE = "fonts-nanum"
 # Preferred faces, best first: plain sans-serif reads best at small sizes on overlays.

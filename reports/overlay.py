@@ -15,7 +15,7 @@ from typing import Sequence
 
 from PIL import Image, ImageDraw, ImageFont, ImageOps
 
-from adapters.schema import ImageResult, Point
+from adapters.core.schema import ImageResult, Point
 from eval.evaluate import EvalOptions, MatchRow, evaluate_image
 from gt.reader import Word
 

@@ -21,7 +21,7 @@ from PIL import Image
 from shapely.geometry import Polygon, box as shapely_box
 from typer.testing import CliRunner
 
-from adapters.errors import InputError
+from adapters.core.errors import InputError
 from bench import app
 from gt.aihub import (CATEGORY_ALIASES, GtLine, JsonStream, char_inside_word, convert_words, is_vertical, min_area_rect,
                       order_corners, parse_split_list, read_annotation_file)

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from adapters.emulator import Emulator, Faults, GtAnswers
-from adapters.formats import load_results
+from adapters.emulators.emulator import Emulator, Faults, GtAnswers
+from adapters.providers.results import load_results
 from collect_support import (all_output_text, bench_cmd, bench_env, journal_lines, make_set, render, run_bench)
 
 SECRET = "cli-SECRET-7d2e0b-do-not-print"

@@ -13,15 +13,15 @@ from pathlib import Path
 
 import pytest
 
-from adapters import naver
-from adapters.collector import CollectOptions, Summary, collect
-from adapters.config import ProviderConfig, Secret
-from adapters.emulator import Emulator, Faults, GtAnswers, RecordedAnswers
-from adapters.errors import AuthError, QuotaExhausted
-from adapters.formats import load_results
-from adapters.images import discover
-from adapters.provider import HttpProvider, Provider, make_provider
-from adapters.schema import parse_result_set
+from adapters.providers import naver
+from adapters.collection.collector import CollectOptions, Summary, collect
+from adapters.core.credentials import ProviderConfig, Secret
+from adapters.emulators.emulator import Emulator, Faults, GtAnswers, RecordedAnswers
+from adapters.core.errors import AuthError, QuotaExhausted
+from adapters.providers.results import load_results
+from adapters.core.images import discover
+from adapters.providers.base import HttpProvider, Provider, make_provider
+from adapters.core.schema import parse_result_set
 from collect_support import gt_line, journal_lines, make_set, render, write_bomb_png
 
 SECRET = "emu-secret-4f1c9a"

@@ -15,15 +15,15 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from adapters import jenti, kakao, naver
-from adapters import collector
-from adapters.collector import backoff_delay
-from adapters.config import Secret, load_config, read_env_file
-from adapters.errors import ConfigError, InputError
-from adapters.images import ImageFile, ImagePolicy, discover, prepare
-from adapters.journal import Journal
-from adapters.provider import HttpAnswer, Outcome, parse_retry_after
-from adapters.ratelimit import RateLimiter
+from adapters.providers import jenti, kakao, naver
+from adapters.collection import collector
+from adapters.collection.collector import backoff_delay
+from adapters.core.credentials import Secret, load_config, read_env_file
+from adapters.core.errors import ConfigError, InputError
+from adapters.core.images import ImageFile, ImagePolicy, discover, prepare
+from adapters.collection.journal import Journal
+from adapters.providers.base import HttpAnswer, Outcome, parse_retry_after
+from adapters.collection.ratelimit import RateLimiter
 from collect_support import render, write_bomb_png
 
 SECRET = "s3cr3t-VALUE-never-printed"

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from adapters.emulator import Emulator, GtAnswers
+from adapters.emulators.emulator import Emulator, GtAnswers
 
 SECRET = "demo-test-key-0123456789"
 

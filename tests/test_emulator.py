@@ -23,10 +23,12 @@ import pytest
 import requests
 from PIL import Image
 
-from adapters import jenti, kakao, naver, wire_render
-from adapters.emulator import Emulator, EngineAnswers, Faults, GtAnswers, RecordedAnswers
-from adapters.errors import InputError
-from adapters.schema import Item
+from adapters.providers import jenti, kakao, naver
+
+from adapters.emulators import render as wire_render
+from adapters.emulators.emulator import Emulator, EngineAnswers, Faults, GtAnswers, RecordedAnswers
+from adapters.core.errors import InputError
+from adapters.core.schema import Item
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 NAVER_SECRET = "naver-test-secret-4f1c"

@@ -108,7 +108,7 @@ def test_raw_kakao_with_quota_error_written_by_the_old_script(tmp_path: Path):
 
 
 def test_schema_file_round_trip(tmp_path: Path):
-    from adapters.formats import load_results
+    from adapters.providers.results import load_results
 
     gt = write_gt(tmp_path / "gt", {"a.txt": "0,0,10,0,10,5,0,5,가\n"})
     raw = tmp_path / "jenti.json"

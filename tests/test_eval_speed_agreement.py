@@ -14,7 +14,7 @@ from types import ModuleType
 import pytest
 import shapely
 
-from adapters.formats import load_results
+from adapters.providers.results import load_results
 from eval.evaluate import EvalOptions, evaluate
 from gt.reader import read_annotations
 

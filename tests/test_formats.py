@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from adapters.errors import InputError, SchemaError
-from adapters.formats import image_key, load_results
-from adapters.schema import ImageResult, Item, ResultSet
+from adapters.core.errors import InputError, SchemaError
+from adapters.providers.results import image_key, load_results
+from adapters.core.schema import ImageResult, Item, ResultSet
 
 BOX = [[0, 0], [10, 0], [10, 5], [0, 5]]
 KAKAO_OK = {"result": [{"boxes": BOX, "recognition_words": ["가 자 미"]}]}

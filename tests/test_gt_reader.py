@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from adapters.errors import InputError
+from adapters.core.errors import InputError
 from gt.reader import GtFormatError, image_stem, parse_annotation_text, parse_line, read_annotations
 
 

@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from adapters import jenti, kakao, naver
-from adapters.schema import ImageResult
-from adapters.wire import ResponseFormatError
+from adapters.providers import jenti, kakao, naver
+from adapters.core.schema import ImageResult
+from adapters.providers.response_fields import ResponseFormatError
 
 # CI checks out ../shared next to the repository.
 SAMPLES = Path(__file__).resolve().parents[1].parent / "shared" / "provider_samples"

@@ -5,7 +5,7 @@ import unicodedata
 
 import pytest
 
-from adapters.schema import ImageResult, Item
+from adapters.core.schema import ImageResult, Item
 from eval.evaluate import EvalOptions, evaluate, evaluate_image
 from eval.metrics import Counts, recognition, summary
 from eval.text import TextOptions, decompose_jamo, texts_match

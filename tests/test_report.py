@@ -13,8 +13,8 @@ import pytest
 from PIL import Image
 from typer.testing import CliRunner
 
-from adapters.formats import load_results
-from adapters.schema import ImageResult, ResultSet
+from adapters.providers.results import load_results
+from adapters.core.schema import ImageResult, ResultSet
 from bench import app
 from eval.evaluate import EvalOptions, evaluate
 from eval.text import TextOptions

@@ -13,7 +13,7 @@ import pytest
 from PIL import Image
 from typer.testing import CliRunner
 
-from adapters.schema import ImageResult, Item, ResultSet
+from adapters.core.schema import ImageResult, Item, ResultSet
 from bench import app
 
 runner = CliRunner()

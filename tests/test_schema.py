@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from adapters.errors import InputError, SchemaError
-from adapters.schema import (
+from adapters.core.errors import InputError, SchemaError
+from adapters.core.schema import (
     SCHEMA_NAME,
     SCHEMA_VERSION,
     ImageResult,

@@ -28,11 +28,11 @@ import pytest
 import requests
 from PIL import Image
 
-from adapters.formats import load_results
-from adapters.schema import Item, parse_image_result, parse_result_set
-from adapters import multipart
-from adapters.server import ROUTES, ApiError, App, TesseractEngine, read_body
-from adapters.server_run import MAX_DEFAULT_THREADS, Server, ServeOptions, default_threads, waiting_limit
+from adapters.providers.results import load_results
+from adapters.core.schema import Item, parse_image_result, parse_result_set
+from adapters.core import multipart
+from adapters.serving.app import ROUTES, ApiError, App, TesseractEngine, read_body
+from adapters.serving.run import MAX_DEFAULT_THREADS, Server, ServeOptions, default_threads, waiting_limit
 from collect_support import bench_cmd, bench_env, run_bench
 from conftest import render_text_image
 
@@ -399,7 +399,7 @@ def test_every_error_code_in_the_readme_can_be_answered():
     section = section[:section.index("\n### ")]
     documented = {code for row in re.findall(r"^\| \d{3}[^|]*\|([^|]*)\|", section, re.M)
                   for code in re.findall(r"`(\w+)`", row)}
-    source = "".join((root / "adapters" / name).read_text(encoding="utf-8") for name in ("server.py", "server_run.py"))
+    source = "".join((root / "adapters" / "serving" / name).read_text(encoding="utf-8") for name in ("app.py", "run.py"))
     produced = set(re.findall(r'ApiError\(\d{3}, "(\w+)"', source)) | set(re.findall(r'\d{3}: "(\w+)"', source))
     assert documented and {"missing_file", "engine_busy", "too_large"} <= documented
     assert documented <= produced, documented - produced

@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 from typer.testing import CliRunner
 
-from adapters.schema import ImageResult, Item, ResultSet
+from adapters.core.schema import ImageResult, Item, ResultSet
 from bench import app
 from gt.reader import Word
 from reports import fonts

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from adapters import tesseract
-from adapters.errors import PermanentError
-from adapters.formats import detect_provider, parse_raw_layout
-from adapters.wire import ResponseFormatError
+from adapters.providers import tesseract
+from adapters.core.errors import PermanentError
+from adapters.providers.results import detect_provider, parse_raw_layout
+from adapters.providers.response_fields import ResponseFormatError
 
 needs_engine = pytest.mark.skipif(tesseract.available() is not None,
                                   reason=f"local engine unavailable: {tesseract.available()}")

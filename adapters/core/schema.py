@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-from adapters.errors import SchemaError
+from adapters.core.errors import SchemaError
 
 SCHEMA_NAME = "korean-ocr-bench/results"
 SCHEMA_VERSION = 1

@@ -40,14 +40,14 @@ from typing import AbstractSet, Any, Callable, Iterable
 from tqdm import tqdm
 from tqdm.contrib.logging import logging_redirect_tqdm
 
-from adapters.config import redact
-from adapters.errors import AuthError, InputError, ProviderError, QuotaExhausted
-from adapters.images import ImageFile, PreparedImage
-from adapters.journal import JOURNAL_VERSION, STATUS_FAILED, STATUS_OK, Journal, JournalState, fsync_dir
-from adapters.provider import Outcome, Provider, Verdict
-from adapters.ratelimit import RateLimiter
-from adapters.schema import ImageResult, ResultSet
-from adapters.wire import ResponseFormatError
+from adapters.core.credentials import redact
+from adapters.core.errors import AuthError, InputError, ProviderError, QuotaExhausted
+from adapters.core.images import ImageFile, PreparedImage
+from adapters.collection.journal import JOURNAL_VERSION, STATUS_FAILED, STATUS_OK, Journal, JournalState, fsync_dir
+from adapters.providers.base import Outcome, Provider, Verdict
+from adapters.collection.ratelimit import RateLimiter
+from adapters.core.schema import ImageResult, ResultSet
+from adapters.providers.response_fields import ResponseFormatError
 
 log = logging.getLogger("bench")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from adapters.schema import MAX_COORDINATE, Point
+from adapters.core.schema import MAX_COORDINATE, Point
 
 
 class ResponseFormatError(ValueError):

@@ -13,7 +13,7 @@ import time
 import uuid
 from typing import Any, Iterable, Sequence
 
-from adapters.schema import Item, Point
+from adapters.core.schema import Item, Point
 
 NAVER, KAKAO, JENTI = "naver", "kakao", "jenti"
 

@@ -21,13 +21,13 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping
 import requests
 from requests.adapters import HTTPAdapter
 
-from adapters.errors import (AuthError, PermanentError, ProviderError, QuotaExhausted, RateLimited,
+from adapters.core.errors import (AuthError, PermanentError, ProviderError, QuotaExhausted, RateLimited,
                              TransientError)
-from adapters.images import ImageFile, ImagePolicy, PreparedImage, prepare
-from adapters.schema import ImageResult
+from adapters.core.images import ImageFile, ImagePolicy, PreparedImage, prepare
+from adapters.core.schema import ImageResult
 
 if TYPE_CHECKING:
-    from adapters.config import ProviderConfig
+    from adapters.core.credentials import ProviderConfig
 
 
 class Outcome(str, Enum):
@@ -70,7 +70,7 @@ class Verdict:
 
     @property
     def error_class(self) -> str:
-        """The :mod:`adapters.errors` class name for a failure, ``""`` for a success."""
+        """The :mod:`adapters.core.errors` class name for a failure, ``""`` for a success."""
         cls = ERROR_CLASSES.get(self.outcome)
         return cls.__name__ if cls else ""
 
@@ -306,7 +306,7 @@ class HttpProvider(Provider):
 def make_provider(config: "ProviderConfig", lang: str | None = None, psm: int | None = None,
                   pool_size: int = 16) -> Provider:
     """The provider named by ``config``. The secret stays wrapped until a request is built."""
-    from adapters import jenti, kakao, naver  # provider modules import this one
+    from adapters.providers import jenti, kakao, naver  # provider modules import this one
 
     name = config.provider
     if name == "naver":
@@ -323,8 +323,8 @@ def make_provider(config: "ProviderConfig", lang: str | None = None, psm: int | 
             return jenti.build_request(image, config.url)
         return HttpProvider(name, build_jenti, jenti.classify, jenti.POLICY, pool_size=pool_size, parse=jenti.parse)
     if name == "tesseract":
-        from adapters import tesseract
-        from adapters.tesseract_provider import TesseractProvider
+        from adapters.providers import tesseract
+        from adapters.providers.tesseract import TesseractProvider
         return TesseractProvider(lang or tesseract.DEFAULT_LANG,
                                  tesseract.DEFAULT_PSM if psm is None else psm, processes=pool_size)
     raise ValueError(f"unknown provider {name!r}")

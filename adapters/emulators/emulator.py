@@ -2,7 +2,7 @@
 
 A real ``ThreadingHTTPServer`` on 127.0.0.1 speaks one provider's wire format: it checks the auth
 header, validates the request the way the service does, answers with that provider's body shape
-(rendered by :mod:`adapters.wire_render`) and injects faults (:class:`Faults`). Answers come from
+(rendered by :mod:`adapters.emulators.render`) and injects faults (:class:`Faults`). Answers come from
 ground truth (:class:`GtAnswers`), recorded real responses (:class:`RecordedAnswers`) or the local
 Tesseract engine (:class:`EngineAnswers`). The contract with the collector is
 ``notes/EMULATOR_CONTRACT.md``.
@@ -71,11 +71,13 @@ from urllib.parse import urlsplit
 
 from PIL import Image, UnidentifiedImageError
 
-from adapters import tesseract, wire_render
-from adapters.errors import InputError, PermanentError
-from adapters.multipart import MultipartError, Part
-from adapters.multipart import parse as _split_multipart
-from adapters.schema import Item
+from adapters.providers import tesseract
+
+from adapters.emulators import render as wire_render
+from adapters.core.errors import InputError, PermanentError
+from adapters.core.multipart import MultipartError, Part
+from adapters.core.multipart import parse as _split_multipart
+from adapters.core.schema import Item
 from gt.reader import read_annotations
 
 log = logging.getLogger("bench.emulator")

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from adapters.schema import ImageResult, Item
-from adapters.wire import ResponseFormatError, flat_quad
+from adapters.core.schema import ImageResult, Item
+from adapters.providers.response_fields import ResponseFormatError, flat_quad
 
 NAME = "jenti"
 
@@ -41,8 +41,8 @@ def parse(raw: Any) -> ImageResult:
 
 from urllib3.filepost import encode_multipart_formdata as _multipart
 
-from adapters.images import ImagePolicy, PreparedImage
-from adapters.provider import HttpAnswer, HttpRequest, Outcome, Verdict, by_status, json_body, short_message, unparseable
+from adapters.core.images import ImagePolicy, PreparedImage
+from adapters.providers.base import HttpAnswer, HttpRequest, Outcome, Verdict, by_status, json_body, short_message, unparseable
 
 # The Light-OCR server decodes whatever OpenCV reads, so images go out as they are.
 POLICY = ImagePolicy()

@@ -13,10 +13,10 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, Mapping
 
-from adapters import jenti, kakao, naver, tesseract
-from adapters.errors import InputError
-from adapters.schema import ImageResult, Item, ResultSet, is_schema_document, parse_result_set
-from adapters.wire import ResponseFormatError
+from adapters.providers import jenti, kakao, naver, tesseract
+from adapters.core.errors import InputError
+from adapters.core.schema import ImageResult, Item, ResultSet, is_schema_document, parse_result_set
+from adapters.providers.response_fields import ResponseFormatError
 from gt.reader import read_annotations
 
 log = logging.getLogger("bench")

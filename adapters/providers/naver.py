@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from adapters.schema import ImageResult, Item, Point
-from adapters.wire import ResponseFormatError, coordinate, rectangle
+from adapters.core.schema import ImageResult, Item, Point
+from adapters.providers.response_fields import ResponseFormatError, coordinate, rectangle
 
 NAME = "naver"
 
@@ -101,8 +101,8 @@ import json as _json
 import time as _time
 import uuid as _uuid
 
-from adapters.images import ImagePolicy, PreparedImage
-from adapters.provider import (HttpAnswer, HttpRequest, Outcome, Verdict, by_status, header, json_body,
+from adapters.core.images import ImagePolicy, PreparedImage
+from adapters.providers.base import (HttpAnswer, HttpRequest, Outcome, Verdict, by_status, header, json_body,
                                parse_retry_after, short_message, unparseable)
 
 # CLOVA General takes jpg/jpeg/png/tiff (and pdf); anything else is re-encoded to PNG first.

@@ -32,9 +32,9 @@ from typing import Any, Mapping
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from adapters.errors import InputError, PermanentError, ProviderError
-from adapters.schema import ImageResult, Item
-from adapters.wire import ResponseFormatError, coordinate, rectangle
+from adapters.core.errors import InputError, PermanentError, ProviderError
+from adapters.core.schema import ImageResult, Item
+from adapters.providers.response_fields import ResponseFormatError, coordinate, rectangle
 
 NAME = "tesseract"
 DEFAULT_LANG = "kor+eng"
@@ -246,3 +246,87 @@ def parse(raw: Any) -> ImageResult:
             granularity="word",
         ))
     return ImageResult.ok(items, width=_size(raw.get("width")), height=_size(raw.get("height")))
+
+
+# --- the collecting provider: the engine in worker processes (bench collect) ---------------------
+
+import signal
+import threading
+import time
+from concurrent.futures import ProcessPoolExecutor, TimeoutError as FutureTimeout
+from concurrent.futures.process import BrokenProcessPool
+
+from adapters.core.images import ImagePolicy, PreparedImage  # noqa: E402 (grouped with its user)
+from adapters.providers.base import Attempt, Outcome, Provider, Verdict  # noqa: E402
+
+# Leptonica reads these itself; the rest is re-encoded as PNG by prepare().
+POLICY = ImagePolicy(formats=frozenset({"jpg", "png", "tiff", "bmp", "webp"}))
+
+
+def _init_worker() -> None:
+    os.environ["OMP_THREAD_LIMIT"] = "1"
+    # Ctrl-C is the parent's business: it stops handing out work and waits for these to finish.
+    # Ignoring SIGINT here is inherited by the tesseract child, so an in-flight image completes
+    # and is journaled instead of being recorded as a failure.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _recognize(data: bytes, lang: str, psm: int, timeout: float) -> dict[str, Any]:
+    return recognize(data, lang=lang, psm=psm, timeout=timeout)
+
+
+class TesseractProvider(Provider):
+    """Runs :func:`recognize` in ``processes`` worker processes."""
+
+    name = NAME
+    policy = POLICY
+
+    def __init__(self, lang: str = DEFAULT_LANG, psm: int = DEFAULT_PSM,
+                 processes: int | None = None) -> None:
+        self.lang = lang
+        self.psm = psm
+        self.processes = processes or usable_cpus()
+        self.default_concurrency = self.processes
+        self._pool: ProcessPoolExecutor | None = None
+        self._lock = threading.Lock()
+
+    def _executor(self) -> ProcessPoolExecutor:
+        with self._lock:
+            if self._pool is None:
+                self._pool = ProcessPoolExecutor(max_workers=self.processes, initializer=_init_worker)
+            return self._pool
+
+    def _discard(self, pool: ProcessPoolExecutor) -> None:
+        with self._lock:
+            if self._pool is pool:
+                self._pool = None
+
+    def call(self, image: PreparedImage, timeout: float) -> Attempt:
+        start = time.perf_counter()
+        pool = self._executor()
+        try:
+            future = pool.submit(_recognize, image.data, self.lang, self.psm, timeout)
+            raw = future.result(timeout=timeout + 30)
+            verdict = Verdict(Outcome.SUCCESS, body=raw)
+        except PermanentError as exc:
+            verdict = Verdict(Outcome.PERMANENT, "tesseract_error", str(exc))
+        except ProviderError as exc:  # e.g. the engine timed out on this image
+            verdict = Verdict(Outcome.PERMANENT, "tesseract_error", str(exc))
+        except TesseractUnavailable as exc:
+            verdict = Verdict(Outcome.PERMANENT, "tesseract_unavailable", str(exc))
+        except FutureTimeout:
+            verdict = Verdict(Outcome.TRANSIENT, "timeout", f"no answer from the worker within {timeout + 30:g} s")
+        except BrokenProcessPool:
+            self._discard(pool)  # a worker died (OOM, signal): the retry gets a fresh pool
+            verdict = Verdict(Outcome.TRANSIENT, "worker_died", "a Tesseract worker process died")
+        latency_ms = (time.perf_counter() - start) * 1000.0
+        return Attempt(verdict, latency_ms, len(image.data))
+
+    def parse(self, raw: Any) -> ImageResult:
+        return parse(raw)
+
+    def close(self) -> None:
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)

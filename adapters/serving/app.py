@@ -19,7 +19,7 @@ Every error is JSON ``{"error": message, "code": short_code, "status": http_stat
 is request -> response logic only: validation happens before the engine sees a byte (size from
 Content-Length before reading, then a capped read; the image format and pixel count from the
 image header before anything is decoded), and nothing from the request is ever used as a path
-(the bytes go to Tesseract on stdin). :mod:`adapters.server_run` puts it on waitress.
+(the bytes go to Tesseract on stdin). :mod:`adapters.serving.run` puts it on waitress.
 """
 from __future__ import annotations
 
@@ -34,9 +34,13 @@ from typing import Any, Callable, Iterable, Protocol
 
 from PIL import Image, UnidentifiedImageError
 
-from adapters import multipart, tesseract, wire_render
-from adapters.errors import PermanentError, ProviderError
-from adapters.schema import ImageResult
+from adapters.core import multipart
+
+from adapters.providers import tesseract
+
+from adapters.emulators import render as wire_render
+from adapters.core.errors import PermanentError, ProviderError
+from adapters.core.schema import ImageResult
 
 log = logging.getLogger("bench.serve")
 

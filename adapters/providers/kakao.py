@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from adapters.schema import ImageResult, Item
-from adapters.wire import ResponseFormatError, point_pairs
+from adapters.core.schema import ImageResult, Item
+from adapters.providers.response_fields import ResponseFormatError, point_pairs
 
 NAME = "kakao"
 
@@ -55,8 +55,8 @@ def parse(raw: Any) -> ImageResult:
 
 from urllib3.filepost import encode_multipart_formdata as _multipart
 
-from adapters.images import ImagePolicy, PreparedImage
-from adapters.provider import HttpAnswer, HttpRequest, Outcome, Verdict, by_status, json_body, short_message, unparseable
+from adapters.core.images import ImagePolicy, PreparedImage
+from adapters.providers.base import HttpAnswer, HttpRequest, Outcome, Verdict, by_status, json_body, short_message, unparseable
 
 # Vision OCR wants small images: over 1024 px on the long side or over 1 MB is resized first.
 MAX_SIDE = 1024

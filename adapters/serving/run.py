@@ -1,4 +1,4 @@
-"""Put the :mod:`adapters.server` app on waitress, with every resource bounded.
+"""Put the :mod:`adapters.serving.app` app on waitress, with every resource bounded.
 
 Why waitress: a production WSGI server in pure Python (nothing to compile, runs wherever the tool
 runs, no framework needed for four routes), and it has the bounds a public endpoint needs:
@@ -34,8 +34,8 @@ from waitress.channel import HTTPChannel
 from waitress.server import BaseWSGIServer, create_server
 from waitress.task import ErrorTask
 
-from adapters.tesseract import usable_cpus
-from adapters.server import App, error_payload
+from adapters.providers.tesseract import usable_cpus
+from adapters.serving.app import App, error_payload
 
 DEFAULT_PORT = 5000
 MAX_DEFAULT_THREADS = 16  # each thread may hold an upload in memory: the default stays bounded on big hosts

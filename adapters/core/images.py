@@ -16,7 +16,7 @@ from typing import Any, Mapping
 
 from PIL import Image, ImageOps
 
-from adapters.errors import InputError
+from adapters.core.errors import InputError
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"})
 _PIL_FORMATS = {"JPEG": "jpg", "MPO": "jpg", "PNG": "png", "TIFF": "tiff", "BMP": "bmp", "WEBP": "webp"}

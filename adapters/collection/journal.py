@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from adapters.config import redact
-from adapters.errors import InputError
+from adapters.core.credentials import redact
+from adapters.core.errors import InputError
 
 try:
     import fcntl

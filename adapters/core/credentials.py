@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Mapping
 from urllib.parse import urlsplit
 
-from adapters.errors import ConfigError
+from adapters.core.errors import ConfigError
 
 ENV_FILE = ".env"
 KAKAO_DEFAULT_URL = "https://dapi.kakao.com/v2/vision/text/ocr"

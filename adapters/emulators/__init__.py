@@ -1,0 +1,1 @@
+"""Loopback emulators that speak each web provider's wire format, for tests and demos."""

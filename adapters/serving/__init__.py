@@ -1,0 +1,1 @@
+"""bench serve: the Light-OCR web API on a local engine."""
