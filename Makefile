@@ -6,25 +6,31 @@ BENCH    := $(VENV)/bin/bench
 SUDO     := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo -n)
 APT      := $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get
 STAMP    := $(VENV)/.installed
-SYS_PKGS := python3 python3-venv tesseract-ocr tesseract-ocr-kor tesseract-ocr-eng fonts-nanum fontconfig
+SYS_PKGS := python3 python3-venv tesseract-ocr tesseract-ocr-kor tesseract-ocr-kor-vert tesseract-ocr-eng fonts-nanum fontconfig
 # Only the tests need these: a real browser opens report.html (tests/test_report_browser.py).
 TEST_SYS_PKGS := chromium
 
-.PHONY: setup system-deps test-deps demo test bench-eval clean
+.PHONY: setup system-deps test-deps apt-install demo test test-fast bench-eval clean
 
 setup: system-deps $(STAMP)
 
 # Debian packages: the local OCR engine with Korean data and a Hangul font.
 system-deps:
-	@if ! dpkg -s $(SYS_PKGS) >/dev/null 2>&1; then \
-		echo "Installing Debian packages: $(SYS_PKGS)"; \
-		$(APT) update -qq && $(APT) install -y -qq $(SYS_PKGS); \
-	fi
+	@$(MAKE) --no-print-directory apt-install PKGS="$(SYS_PKGS)" WHY="Debian packages"
 
 test-deps:
-	@if ! dpkg -s $(TEST_SYS_PKGS) >/dev/null 2>&1; then \
-		echo "Installing Debian packages for the tests: $(TEST_SYS_PKGS)"; \
-		$(APT) update -qq && $(APT) install -y -qq $(TEST_SYS_PKGS); \
+	@$(MAKE) --no-print-directory apt-install PKGS="$(TEST_SYS_PKGS)" WHY="Debian packages for the tests"
+
+# One line on success; apt's full log only when it fails. No recommends: the browser test needs
+# chromium itself, not the ~130 packages it recommends.
+apt-install:
+	@if ! dpkg -s $(PKGS) >/dev/null 2>&1; then \
+		echo "Installing $(WHY): $(PKGS)"; \
+		log=$$(mktemp); \
+		if ! { $(APT) update -qq && $(APT) install -y -qq --no-install-recommends $(PKGS); } >$$log 2>&1; then \
+			cat $$log; rm -f $$log; exit 1; \
+		fi; \
+		rm -f $$log; \
 	fi
 
 $(STAMP): pyproject.toml
@@ -36,9 +42,14 @@ $(STAMP): pyproject.toml
 
 demo: setup
 	$(BENCH) demo --out runs/demo
+	@echo "The bench command is $(BENCH); to type plain 'bench' as the README does: . $(VENV)/bin/activate"
 
 test: setup test-deps
 	$(PY) -m pytest -q
+
+# The quick loop: everything that starts no process, server, engine or browser (seconds).
+test-fast: setup
+	$(PY) -m pytest -q -m "not slow"
 
 bench-eval: setup
 	$(PY) benchmarks/eval_speed.py
