@@ -206,6 +206,7 @@ def blocks(*counts: Any) -> dict[str, dict[str, Any]]:
     return {g.name: block(g, given[g.counts]) for g in groups}
 
 
+# One block by name, for callers that want a single group (reports/breakdowns.py, tests).
 def detection(c: Counts) -> dict[str, Any]:
     return block(DETECTION, c)
 
