@@ -520,7 +520,7 @@ def report_command(
     from reports.fonts import hangul_font
     from reports.html import SWEEP, ReportInputs, write_report
 
-    from reports.eval_tables import check_out_dir
+    from reports.eval_tables import brief, check_out_dir
 
     check_out_dir(out)
     try:
@@ -563,9 +563,7 @@ def report_command(
     assert files.comparison_data is not None
     for row in files.comparison_data.rows:
         latency = "" if row["latency_p50_ms"] is None else f", latency p50 {row['latency_p50_ms']:.0f} ms"
-        typer.echo(f"{row['provider']}: det H {100 * row['det_hmean']:.2f}, e2e H {100 * row['e2e_hmean']:.2f}, "
-                   f"acc {100 * row['rec_accuracy_micro']:.2f}, CER {100 * row['rec_cer']:.2f} "
-                   f"(IoU {thresholds[0]}, {row['images']} images){latency}")
+        typer.echo(f"{row['provider']}: {brief(row)} (IoU {thresholds[0]}, {row['images']} images){latency}")
     typer.echo(f"wrote {files.html} and {files.comparison.name}, {len(files.breakdowns)} breakdown CSVs, "
                f"{len(files.plots)} plots in {out}")
 

@@ -1,7 +1,7 @@
 """The comparison table: one row per provider, with bootstrap confidence intervals, latency
 from the collector's run records, and the API cost from the price table.
 
-Every point estimate comes from the same functions as ``bench eval`` (``eval.metrics`` on the
+Every point estimate comes from the same metric table as ``bench eval`` (``eval.metrics`` on the
 summed counts), so ``comparison.csv`` and ``summary.json`` agree to the last digit. Intervals
 resample *images* (the unit that was sampled when the data set was made): each resample
 draws per-image weights once, and every metric of every provider is a ratio of weighted
@@ -23,7 +23,7 @@ from adapters.core.errors import InputError
 from adapters.providers.results import load_results
 from adapters.core.schema import ResultSet
 from eval.evaluate import EvalOptions, Evaluation
-from eval.metrics import Counts, detection, end_to_end, recognition
+from eval.metrics import Counts, flat_scores, names, scores_of
 from reports.csv_files import write_csv
 from reports.eval_tables import SUMMARY_FILE
 from reports.prices import Price, price_for
@@ -31,8 +31,6 @@ from reports.prices import Price, price_for
 log = logging.getLogger("bench")
 
 COUNT_FIELDS = tuple(f.name for f in fields(Counts))
-HEADLINE = ("det_precision", "det_recall", "det_hmean", "e2e_precision", "e2e_recall", "e2e_hmean",
-            "rec_accuracy_micro", "rec_accuracy_macro", "rec_accuracy_matched", "rec_cer", "rec_jamo_cer")
 DEFAULT_RESAMPLES = 1000
 DEFAULT_SEED = 0
 CI_LEVEL = 0.95
@@ -229,44 +227,16 @@ def latency_summary(latencies: np.ndarray | None) -> dict[str, float | int | Non
 
 # --- scores and bootstrap ----------------------------------------------------------------------
 
-def flat_scores(c: Counts) -> dict[str, float]:
-    """The headline metrics of summed counts, named as in ``per_image.csv`` / ``sweep.csv``."""
-    scores: dict[str, float] = {}
-    for prefix, block in (("det", detection(c)), ("e2e", end_to_end(c)), ("rec", recognition(c))):
-        scores.update({f"{prefix}_{k}": v for k, v in block.items() if k not in ("tp", "correct")})
-    return scores
-
-
 def count_matrix(evaluation: Evaluation, k: int = 0) -> np.ndarray:
     """Per-image counts at threshold ``k``: one row per image, one column per ``Counts`` field."""
     return np.array([[getattr(image.counts[k], name) for name in COUNT_FIELDS] for image in evaluation.images],
                     dtype=float).reshape(len(evaluation.images), len(COUNT_FIELDS))
 
 
-def _div(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    out = np.zeros(np.broadcast(a, b).shape)
-    np.divide(a, b, out=out, where=b != 0)
-    return out
-
-
-def _hmean(p: np.ndarray, r: np.ndarray) -> np.ndarray:
-    return _div(2 * p * r, p + r)
-
-
 def metrics_from_sums(sums: np.ndarray) -> dict[str, np.ndarray]:
-    """``flat_scores`` for many count sums at once (rows of ``sums`` are ``Counts`` vectors)."""
-    col = {name: sums[..., i] for i, name in enumerate(COUNT_FIELDS)}
-    det_p, det_r = _div(col["tp"], col["pred_care"]), _div(col["tp"], col["gt_care"])
-    e2e_p, e2e_r = _div(col["correct"], col["pred_care"]), _div(col["correct"], col["gt_care"])
-    return {
-        "det_precision": det_p, "det_recall": det_r, "det_hmean": _hmean(det_p, det_r),
-        "e2e_precision": e2e_p, "e2e_recall": e2e_r, "e2e_hmean": _hmean(e2e_p, e2e_r),
-        "rec_accuracy_micro": _div(col["correct"], col["gt_care"]),
-        "rec_accuracy_macro": _div(col["accuracy_sum"], col["images_with_care"]),
-        "rec_accuracy_matched": _div(col["correct"], col["tp"]),
-        "rec_cer": _div(col["edit_distance"], col["gt_chars"]),
-        "rec_jamo_cer": _div(col["jamo_distance"], col["gt_jamo"]),
-    }
+    """``flat_scores`` for many count sums at once (rows of ``sums`` are ``Counts`` vectors):
+    the table's own formulas, on columns of numbers."""
+    return scores_of({name: sums[..., i] for i, name in enumerate(COUNT_FIELDS)}, Counts)
 
 
 def bootstrap_weights(n_images: int, resamples: int, seed: int) -> Iterator[np.ndarray]:
@@ -289,8 +259,8 @@ def bootstrap(matrix: np.ndarray, resamples: int = DEFAULT_RESAMPLES, seed: int 
     """Percentile intervals of every headline metric over image resamples."""
     n = matrix.shape[0]
     if n == 0 or resamples <= 0:
-        return {name: (float("nan"), float("nan")) for name in HEADLINE}
-    draws: dict[str, list[np.ndarray]] = {name: [] for name in HEADLINE}
+        return {name: (float("nan"), float("nan")) for name in names()}
+    draws: dict[str, list[np.ndarray]] = {name: [] for name in names()}
     for weights in bootstrap_weights(n, resamples, seed):
         for name, values in metrics_from_sums(weights @ matrix).items():
             draws[name].append(values)
@@ -306,7 +276,7 @@ def bootstrap(matrix: np.ndarray, resamples: int = DEFAULT_RESAMPLES, seed: int 
 
 def comparison_columns() -> list[str]:
     columns = ["provider", "engine", "source", "images", "gt_care", "pred_care", "missing_predictions", "errors"]
-    for name in HEADLINE:
+    for name in names():
         columns += [name, f"{name}_ci_low", f"{name}_ci_high"]
     columns += ["latency_n", "latency_p50_ms", "latency_p95_ms", "cost_krw_per_1000", "cost_usd_per_1000",
                 "free_quota", "price_source", "price_checked", "price_note"]
@@ -329,7 +299,7 @@ def comparison_row(run: ProviderRun, interval: Mapping[str, tuple[float, float]]
     row: dict[str, Any] = {"provider": run.label, "engine": run.provider, "source": str(run.source),
                            "images": total.images, "gt_care": total.gt_care, "pred_care": total.pred_care,
                            "missing_predictions": total.missing_predictions, "errors": total.errors}
-    for name in HEADLINE:
+    for name in names():
         low, high = interval.get(name, (float("nan"), float("nan")))
         row[name] = float(scores[name])
         # No interval (--bootstrap 0, or no images) is an empty cell, not "nan".

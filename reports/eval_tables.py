@@ -8,24 +8,17 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, fields
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Mapping
 
 from adapters.core.errors import InputError
 from eval.evaluate import Evaluation, MatchRow
-from eval.metrics import Counts, detection, end_to_end, recognition, summary
+from eval.metrics import flat_scores, metrics, summary
 from reports.csv_files import write_csv
 
 SUMMARY_FILE = "summary.json"
 PER_IMAGE_FILE = "per_image.csv"
 MATCHES_FILE = "matches.csv"
 SWEEP_FILE = "sweep.csv"
-
-
-def _flat_scores(c: Counts) -> dict[str, float]:
-    scores: dict[str, float] = {}
-    for prefix, block in (("det", detection(c)), ("e2e", end_to_end(c)), ("rec", recognition(c))):
-        scores.update({f"{prefix}_{k}": v for k, v in block.items() if k not in ("tp", "correct")})
-    return scores
 
 
 def summary_document(evaluation: Evaluation, provider: str, extra: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -55,7 +48,7 @@ def per_image_rows(evaluation: Evaluation) -> list[dict[str, Any]]:
         row.update({f.name: getattr(counts, f.name) for f in fields(counts)
                     if f.name not in ("images", "accuracy_sum", "images_with_care",
                                       "missing_predictions", "errors")})
-        row.update(_flat_scores(counts))
+        row.update(flat_scores(counts))
         rows.append(row)
     return rows
 
@@ -65,7 +58,7 @@ def sweep_rows(evaluation: Evaluation) -> list[dict[str, Any]]:
     for k, threshold in enumerate(evaluation.options.thresholds):
         counts = evaluation.totals(k)
         rows.append({"iou": threshold, "gt_care": counts.gt_care, "pred_care": counts.pred_care,
-                     "tp": counts.tp, "correct": counts.correct, **_flat_scores(counts)})
+                     "tp": counts.tp, "correct": counts.correct, **flat_scores(counts)})
     return rows
 
 
@@ -114,14 +107,18 @@ def format_table(evaluation: Evaluation, provider: str) -> str:
         + (f", below min score {total.below_min_score}" if total.below_min_score else ""),
         "",
     ]
-    header = ["IoU", "det P", "det R", "det H", "e2e P", "e2e R", "e2e H", "acc", "acc|m", "CER", "jamoCER"]
+    shown = [m for m in metrics() if m.terminal]
+    header = ["IoU", *(m.terminal for m in shown)]
     body = []
     for row in sweep_rows(evaluation):
-        body.append([f"{row['iou']:.2f}"] + [f"{100 * row[k]:.2f}" for k in (
-            "det_precision", "det_recall", "det_hmean", "e2e_precision", "e2e_recall", "e2e_hmean",
-            "rec_accuracy_micro", "rec_accuracy_matched", "rec_cer", "rec_jamo_cer")])
+        body.append([f"{row['iou']:.2f}"] + [f"{m.scale * row[m.name]:.2f}" for m in shown])
     widths = [max(len(h), *(len(r[i]) for r in body)) for i, h in enumerate(header)]
     lines.append("  ".join(h.rjust(w) for h, w in zip(header, widths)))
     lines.extend("  ".join(c.rjust(w) for c, w in zip(r, widths)) for r in body)
     lines.append("(percent; acc = correct / gt words, acc|m = correct / matched, CER over matched pairs)")
     return "\n".join(lines)
+
+
+def brief(scores: Mapping[str, Any]) -> str:
+    """The metrics marked ``brief`` as one line of text ("det H 30.16, e2e H 19.96, ...")."""
+    return ", ".join(f"{m.label} {m.scale * scores[m.name]:.2f}" for m in metrics() if m.brief)

@@ -22,12 +22,11 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from eval.evaluate import EvalOptions, Evaluation
-from eval.metrics import Counts
+from eval.metrics import Counts, flat_scores, metric, metrics
 from gt.reader import Word
 from reports import breakdowns as bd
 from reports import plots
-from reports.compare import (HEADLINE, Comparison, ProviderRun, compare, flat_scores, slug,
-                             write_comparison)
+from reports.compare import Comparison, ProviderRun, compare, slug, write_comparison
 from reports.csv_files import write_csv
 from reports.eval_tables import sweep_rows, write_evaluation
 from reports.overlay import build_overlay, encode, load_image, render
@@ -83,12 +82,12 @@ def _e(value: Any) -> str:
     return html.escape(str(value), quote=True)
 
 
-def _pct(value: Any, digits: int = 1) -> str:
+def _pct(value: Any, digits: int = 1, scale: float = 100) -> str:
     try:
         v = float(value)
     except (TypeError, ValueError):
         return "–"
-    return "–" if np.isnan(v) else f"{100 * v:.{digits}f}"
+    return "–" if np.isnan(v) else f"{scale * v:.{digits}f}"
 
 
 def _data_uri(data: bytes, mime: str) -> str:
@@ -165,7 +164,8 @@ def breakdown_tables(inputs: ReportInputs) -> dict[str, list[dict[str, Any]]]:
 
 
 def per_image_cer(evaluation: Evaluation) -> np.ndarray:
-    values = [im.counts[0].edit_distance / im.counts[0].gt_chars for im in evaluation.images if im.counts[0].gt_chars]
+    cer = metric("rec_cer")
+    values = [cer.value(im.counts[0]) for im in evaluation.images if im.counts[0].gt_chars]
     return np.asarray(values, dtype=float)
 
 
@@ -247,17 +247,14 @@ def _table(columns: Sequence[tuple[str, str]], rows: Sequence[Mapping[str, Any]]
 
 
 def comparison_html(comparison: Comparison) -> str:
-    labels = {"det_precision": "det P", "det_recall": "det R", "det_hmean": "det H", "e2e_precision": "e2e P",
-              "e2e_recall": "e2e R", "e2e_hmean": "e2e H", "rec_accuracy_micro": "acc", "rec_accuracy_macro": "acc macro",
-              "rec_accuracy_matched": "acc | matched", "rec_cer": "CER", "rec_jamo_cer": "jamo CER"}
     rows = []
     for row in comparison.rows:
         shown: dict[str, Any] = {"provider": row["provider"], "images": row["images"],
                                  "missing": row["missing_predictions"], "errors": row["errors"]}
-        for name in HEADLINE:
-            ci = ("" if row[name + "_ci_low"] is None else
-                  f'<span class="ci">[{_pct(row[name + "_ci_low"])}, {_pct(row[name + "_ci_high"])}]</span>')
-            shown[f"html:{name}"] = f"{_pct(row[name])}{ci}"
+        for m in metrics():
+            value, low, high = (row[m.name + tail] for tail in ("", "_ci_low", "_ci_high"))
+            ci = "" if low is None else f'<span class="ci">[{_pct(low, scale=m.scale)}, {_pct(high, scale=m.scale)}]</span>'
+            shown[f"html:{m.name}"] = f"{_pct(value, scale=m.scale)}{ci}"
         p50, p95 = row.get("latency_p50_ms"), row.get("latency_p95_ms")
         shown["latency"] = "–" if p50 is None else f"{p50:,.0f} / {p95:,.0f}"
         krw, usd = row.get("cost_krw_per_1000"), row.get("cost_usd_per_1000")
@@ -265,7 +262,7 @@ def comparison_html(comparison: Comparison) -> str:
             s for s in (None if krw is None else f"{krw:,.0f} KRW", None if usd is None else f"{usd:,.2f} USD") if s)
         rows.append(shown)
     columns = [("provider", "provider"), ("images", "images"), ("missing", "missing"), ("errors", "errors")]
-    columns += [(f"html:{name}", labels[name]) for name in HEADLINE]
+    columns += [(f"html:{m.name}", m.label) for m in metrics()]
     columns += [("latency", "latency p50 / p95 (ms)"), ("cost", "cost / 1,000 images")]
     return _table(columns, rows, "comparison")
 
@@ -273,8 +270,8 @@ def comparison_html(comparison: Comparison) -> str:
 def breakdown_html(name: str, rows: Sequence[Mapping[str, Any]]) -> str:
     if name == "category":
         columns = [("provider", "provider"), ("bucket", "category"), ("images", "images"), ("gt_words", "gt words"),
-                   ("det_precision", "det P"), ("det_recall", "det R"), ("det_hmean", "det H"),
-                   ("e2e_precision", "e2e P"), ("e2e_recall", "e2e R"), ("e2e_hmean", "e2e H"), ("rec_cer", "CER")]
+                   *((key, metric(key).label) for key in ("det_precision", "det_recall", "det_hmean",
+                                                           "e2e_precision", "e2e_recall", "e2e_hmean", "rec_cer"))]
     else:
         columns = [("provider", "provider"), ("bucket", "bucket"), ("gt_words", "gt words"),
                    ("det_recall", "det recall"), ("e2e_recall", "e2e recall"),

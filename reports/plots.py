@@ -17,9 +17,8 @@ from matplotlib import font_manager, rc_context
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-HEADLINE_BARS = (("det_precision", "det P"), ("det_recall", "det R"), ("det_hmean", "det H"),
-                 ("e2e_precision", "e2e P"), ("e2e_recall", "e2e R"), ("e2e_hmean", "e2e H"),
-                 ("rec_accuracy_micro", "accuracy"), ("rec_cer", "CER"), ("rec_jamo_cer", "jamo CER"))
+from eval.metrics import metrics
+
 DPI = 100
 # Colour-blind-safe qualitative palette (Okabe-Ito), one colour per provider.
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")
@@ -51,25 +50,28 @@ def _or_nan(value: object) -> float:
 
 
 def headline_bars(rows: Sequence[Mapping[str, object]], path: Path, font_path: str | None) -> Path:
-    """Grouped bars (percent) of the headline metrics, one bar per provider, CIs as error bars."""
+    """Grouped bars (percent) of the metrics the table marks for plotting, one bar per provider,
+    CIs as error bars."""
+    bars = [m for m in metrics() if m.plot]
+    scale = np.array([m.scale for m in bars], dtype=float)
     with korean_text(font_path):
-        fig = Figure(figsize=(max(8.0, 1.1 * len(HEADLINE_BARS) * max(1, len(rows)) * 0.45 + 3), 4.2))
+        fig = Figure(figsize=(max(8.0, 1.1 * len(bars) * max(1, len(rows)) * 0.45 + 3), 4.2))
         ax = fig.add_subplot()
         n = max(1, len(rows))
         width = 0.8 / n
-        x = np.arange(len(HEADLINE_BARS))
+        x = np.arange(len(bars))
         for k, row in enumerate(rows):
-            values = np.array([float(row[m]) for m, _ in HEADLINE_BARS]) * 100
-            low = np.array([_or_nan(row.get(f"{m}_ci_low")) for m, _ in HEADLINE_BARS]) * 100
-            high = np.array([_or_nan(row.get(f"{m}_ci_high")) for m, _ in HEADLINE_BARS]) * 100
+            values = np.array([float(row[m.name]) for m in bars]) * scale
+            low = np.array([_or_nan(row.get(f"{m.name}_ci_low")) for m in bars]) * scale
+            high = np.array([_or_nan(row.get(f"{m.name}_ci_high")) for m in bars]) * scale
             yerr = np.vstack([np.clip(values - low, 0, None), np.clip(high - values, 0, None)])
             yerr = np.nan_to_num(yerr)
             ax.bar(x + (k - (n - 1) / 2) * width, values, width, yerr=yerr, capsize=3, label=str(row["provider"]),
                    color=_colour(k), error_kw={"elinewidth": 1})
-        ax.set_xticks(x, [label for _, label in HEADLINE_BARS])
+        ax.set_xticks(x, [m.plot for m in bars])
         ax.set_ylabel("percent (CER: lower is better)")
         # CER can pass 100 %: the axis grows with the data rather than cutting bars off
-        tallest = max((float(row[m]) * 100 for row in rows for m, _ in HEADLINE_BARS), default=0.0)
+        tallest = max((float(row[m.name]) * m.scale for row in rows for m in bars), default=0.0)
         ax.set_ylim(0, max(105.0, tallest * 1.05))
         ax.set_title("Headline metrics with 95% bootstrap intervals")
         ax.grid(axis="y", alpha=0.3)

@@ -17,12 +17,13 @@ from adapters.providers.results import load_results
 from adapters.core.schema import ImageResult, ResultSet
 from bench import app
 from eval.evaluate import EvalOptions, evaluate
+from eval.metrics import flat_scores, names
 from eval.text import TextOptions
 from gt.reader import read_annotations
 from reports import breakdowns as bd
 from reports import fonts
-from reports.compare import (HEADLINE, bootstrap, bootstrap_weights, count_matrix, disambiguate, flat_scores,
-                             metrics_from_sums, read_latencies)
+from reports.compare import (bootstrap, bootstrap_weights, count_matrix, disambiguate, metrics_from_sums,
+                             read_latencies)
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE = REPO / "samples" / "kr_docs_mini"
@@ -122,7 +123,7 @@ def test_latency_from_run_records_and_cost(report: dict[str, Path]):
 
 def test_confidence_intervals_in_csv_contain_the_estimate(report: dict[str, Path]):
     for row in read_csv(report["out"] / "comparison.csv"):
-        for name in HEADLINE:
+        for name in names():
             low, value, high = float(row[f"{name}_ci_low"]), float(row[name]), float(row[f"{name}_ci_high"])
             assert low <= value + 1e-12 and value <= high + 1e-12, (row["provider"], name, low, value, high)
             assert low < high or name == "rec_accuracy_matched", (row["provider"], name)
@@ -252,7 +253,7 @@ def test_vectorised_metrics_equal_the_evaluator(sample_evaluation):
     matrix = count_matrix(sample_evaluation)
     vectorised = metrics_from_sums(matrix.sum(axis=0))
     expected = flat_scores(sample_evaluation.totals(0))
-    for name in HEADLINE:
+    for name in names():
         assert float(vectorised[name]) == pytest.approx(expected[name], rel=1e-12, abs=1e-15), name
 
 
@@ -262,7 +263,7 @@ def test_bootstrap_is_seeded_and_brackets_the_estimate(sample_evaluation):
     assert first == again
     assert first != other
     point = flat_scores(sample_evaluation.totals(0))
-    for name in HEADLINE:
+    for name in names():
         low, high = first[name]
         assert low <= point[name] <= high, name
         assert high - low < 0.5, name
