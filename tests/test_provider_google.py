@@ -21,7 +21,9 @@ from adapters.providers.base import HttpAnswer, Outcome
 from adapters.providers.response_fields import ResponseFormatError
 
 DATA = Path(__file__).resolve().parent / "data" / "provider_samples"
-SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "provider_samples"
+# ../shared next to the repository (CI), or next to the folder of worktrees
+SHARED = next((root / "shared" / "provider_samples" for root in Path(__file__).resolve().parents[1].parents[:2]
+               if (root / "shared" / "provider_samples").is_dir()), Path("/nonexistent"))
 SAMPLE = "google_vision_document_text_station_sign.json"
 OTHERS = (azure, jenti, kakao, naver, openai, tesseract, upstage)
 SECRET = "AIzaSyTEST-key-0123456789abcdef"
@@ -207,7 +209,8 @@ def test_every_emulated_error_is_classified(kind, outcome):
 
 def test_recorded_expired_key_answer_is_auth():
     # the shape of a recorded Vision answer (dmotz/thing-translator#27)
-    error = {"error": {"code": 400, "message": "API key expired. Please renew the API key.", "status": "INVALID_ARGUMENT",
+    error = {"error": {"code": 400, "message": "API key expired. Please renew the API key.",
+                       "status": "INVALID_ARGUMENT",
                        "details": [{"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "API_KEY_INVALID",
                                     "domain": "googleapis.com", "metadata": {"service": "vision.googleapis.com"}}]}}
     assert google.classify(answer(400, error)).outcome is Outcome.AUTH

@@ -20,7 +20,9 @@ from adapters.providers.base import HttpAnswer, Outcome
 from adapters.providers.response_fields import ResponseFormatError
 
 DATA = Path(__file__).resolve().parent / "data" / "provider_samples"
-SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "provider_samples"
+# ../shared next to the repository (CI), or next to the folder of worktrees
+SHARED = next((root / "shared" / "provider_samples" for root in Path(__file__).resolve().parents[1].parents[:2]
+               if (root / "shared" / "provider_samples").is_dir()), Path("/nonexistent"))
 SAMPLE = "upstage_document_ocr_library_notice.json"
 OTHERS = (azure, google, jenti, kakao, naver, openai, tesseract)
 SECRET = "up_TEST-secret-0123456789"
