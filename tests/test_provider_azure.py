@@ -412,3 +412,23 @@ def test_authorized():
 def test_price_entry():
     assert azure.PRICE.provider == "azure" and azure.PRICE.checked == "2026-12-01"
     assert not azure.PRICE.known and azure.PRICE.describe().startswith("unknown: ")
+
+
+def test_scale_boxes_maps_back_to_the_original_image():
+    raw = load(SAMPLE)
+    scaled = azure.scale_boxes(raw, (2.0, 0.5))
+    assert raw == load(SAMPLE)  # the stored answer is not modified
+    for parse in (azure.parse, azure.parse_words):
+        before, after = parse(raw), parse(scaled)
+        assert (after.width, after.height) == (1320, 130)
+        for old, new in zip(before.items, after.items):
+            expected = [v for x, y in old.polygon for v in (x * 2.0, y * 0.5)]
+            assert [v for point in new.polygon for v in point] == pytest.approx(expected, abs=0.01)
+            assert (new.text, new.confidence) == (old.text, old.confidence)
+    region = scaled["analyzeResult"]["paragraphs"][0]["boundingRegions"][0]["polygon"]
+    assert region[:2] == [80.0, 18.0]
+    assert azure.scale_boxes(raw["analyzeResult"], (2.0, 0.5)) == scaled["analyzeResult"]
+    provider = azure.AzureProvider(ENDPOINT, SECRET)
+    assert provider.restore(raw, (2.0, 0.5)) == scaled and provider.restore(raw, (1.0, 1.0)) is raw
+    _, error = azure.render_error("server")
+    assert azure.scale_boxes(error, (2.0, 2.0)) == error

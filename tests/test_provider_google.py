@@ -326,3 +326,19 @@ def test_authorized_by_header_or_query():
 def test_price_entry():
     assert google.PRICE.provider == "google" and google.PRICE.checked == "2026-12-01"
     assert google.PRICE.usd_per_1000 == 1.50 and google.PRICE.source.startswith("https://cloud.google.com/vision")
+
+
+def test_scale_boxes_maps_back_to_the_original_image():
+    raw = load(SAMPLE)
+    before = google.parse(raw)
+    scaled = google.scale_boxes(raw, (2.0, 0.5))
+    after = google.parse(scaled)
+    assert raw == load(SAMPLE)  # the stored answer is not modified
+    assert (after.width, after.height) == (1280, 180)
+    for old, new in zip(before.items, after.items):
+        assert new.polygon == tuple((x * 2.0, y * 0.5) for x, y in old.polygon)
+        assert (new.text, new.confidence) == (old.text, old.confidence)
+    word = scaled["responses"][0]["fullTextAnnotation"]["pages"][0]["blocks"][0]["paragraphs"][0]["words"][0]
+    assert word["boundingBox"]["vertices"][1] == {"x": 342.0, "y": 19.0}
+    _, error = google.render_error("server")
+    assert google.scale_boxes(error, (2.0, 2.0)) == error

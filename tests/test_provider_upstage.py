@@ -266,3 +266,18 @@ def test_authorized():
 def test_price_entry():
     assert upstage.PRICE.provider == "upstage" and upstage.PRICE.checked == "2026-12-01"
     assert not upstage.PRICE.known and upstage.PRICE.describe().startswith("unknown: ")
+
+
+def test_scale_boxes_maps_back_to_the_original_image():
+    raw = load(SAMPLE)
+    before = upstage.parse(raw)
+    scaled = upstage.scale_boxes(raw, (2.0, 0.5))
+    after = upstage.parse(scaled)
+    assert raw == load(SAMPLE)  # the stored answer is not modified
+    assert (after.width, after.height) == (1200, 150)
+    assert scaled["metadata"]["pages"][0] == {"height": 150, "page": 1, "width": 1200}
+    for old, new in zip(before.items, after.items):
+        assert new.polygon == tuple((x * 2.0, y * 0.5) for x, y in old.polygon)
+        assert (new.text, new.confidence) == (old.text, old.confidence)
+    _, error = upstage.render_error("server")
+    assert upstage.scale_boxes(error, (2.0, 2.0)) == error

@@ -295,7 +295,8 @@ def _reveal(secret: Any) -> str:
 class AzureProvider(HttpProvider):
     """POST ``:analyze`` after the gate, then poll ``Operation-Location`` until the analysis ends.
 
-    Reuses :class:`HttpProvider`'s session per thread, ``restore``, ``parse`` and ``close``; only
+    Reuses :class:`HttpProvider`'s session per thread, ``restore`` (with :func:`scale_boxes`),
+    ``parse`` and ``close``; only
     :meth:`send` differs. Each poll honours ``Retry-After`` (default 1 s); the whole attempt is
     bounded by ``timeout``, and its latency runs from the POST to the final answer. Only the POST
     takes a rate-limit token: polls are free reads with their own, much higher service limit.
@@ -318,7 +319,7 @@ class AzureProvider(HttpProvider):
         def parse_at(raw: Any) -> ImageResult:
             return parse(raw, granularity)
 
-        super().__init__(NAME, build, classify, policy, pool_size=pool_size, parse=parse_at)
+        super().__init__(NAME, build, classify, policy, restore=scale_boxes, pool_size=pool_size, parse=parse_at)
 
     def send(self, image: PreparedImage, timeout: float, gate: Gate) -> Attempt | None:
         request = self._build(image)
@@ -586,3 +587,49 @@ def render_poll(state: str, items: Sequence[Item] = (), width: int | None = None
         _status, error = render_error(error_kind, detail)
         return 200, {"status": "failed", "createdDateTime": now, "lastUpdatedDateTime": now, **error}
     raise ValueError(f"state {state!r}: use notStarted, running, succeeded or failed")
+
+
+# --- scale-back (bench collect) ---------------------------------------------------------------
+
+def _scaled_flat(values: Any, fx: float, fy: float) -> Any:
+    if not isinstance(values, list) or len(values) % 2 or not all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
+        return values
+    return [round(v * (fx if k % 2 == 0 else fy), 2) for k, v in enumerate(values)]
+
+
+def _scaled_entries(entries: Any, fx: float, fy: float) -> Any:
+    if not isinstance(entries, list):
+        return entries
+    return [{**entry, "polygon": _scaled_flat(entry["polygon"], fx, fy)}
+            if isinstance(entry, Mapping) and "polygon" in entry else entry for entry in entries]
+
+
+def scale_boxes(raw: Any, scale: tuple[float, float]) -> Any:
+    """A copy of an analyze answer in the original image's pixels: polygons of words, lines and
+    paragraph regions times ``scale`` (sent -> original), page sizes set to the original size."""
+    if not isinstance(raw, Mapping):
+        return raw
+    result = raw.get("analyzeResult", raw)
+    if not isinstance(result, Mapping) or not isinstance(result.get("pages"), list):
+        return raw
+    fx, fy = scale
+    pages = []
+    for page in result["pages"]:
+        if isinstance(page, Mapping) and page.get("unit", "pixel") == "pixel":
+            page = dict(page)
+            for key, factor in (("width", fx), ("height", fy)):
+                value = page.get(key)
+                if isinstance(value, (int, float)) and not isinstance(value, bool):
+                    page[key] = int(round(value * factor))
+            page["words"] = _scaled_entries(page.get("words"), fx, fy)
+            page["lines"] = _scaled_entries(page.get("lines"), fx, fy)
+        pages.append(page)
+    scaled: dict[str, Any] = {**result, "pages": pages}
+    if isinstance(result.get("paragraphs"), list):
+        scaled["paragraphs"] = [
+            {**p, "boundingRegions": [{**r, "polygon": _scaled_flat(r.get("polygon"), fx, fy)}
+                                      if isinstance(r, Mapping) else r for r in p["boundingRegions"]]}
+            if isinstance(p, Mapping) and isinstance(p.get("boundingRegions"), list) else p
+            for p in result["paragraphs"]]
+    return {**raw, "analyzeResult": scaled} if "analyzeResult" in raw else scaled

@@ -478,3 +478,55 @@ def render_success(items: Sequence[Item], request: EmulatedRequest | None = None
                        "blockType": "TEXT"}]
     return {"responses": [{"textAnnotations": annotations,
                            "fullTextAnnotation": {"pages": [page], "text": text + "\n"}}]}
+
+
+# --- scale-back (bench collect) ---------------------------------------------------------------
+
+def _scaled_poly(poly: Any, fx: float, fy: float) -> Any:
+    if not isinstance(poly, Mapping) or not isinstance(poly.get("vertices"), list):
+        return poly
+    vertices = []
+    for vertex in poly["vertices"]:
+        if isinstance(vertex, Mapping):
+            vertex = dict(vertex)
+            for key, factor in (("x", fx), ("y", fy)):
+                value = vertex.get(key)
+                if isinstance(value, (int, float)) and not isinstance(value, bool):
+                    vertex[key] = round(value * factor, 2)
+        vertices.append(vertex)
+    return {**poly, "vertices": vertices}
+
+
+def _scaled_tree(node: Any, fx: float, fy: float) -> Any:
+    """``fullTextAnnotation`` with every ``boundingBox`` scaled and page sizes set to the original."""
+    if isinstance(node, list):
+        return [_scaled_tree(child, fx, fy) for child in node]
+    if not isinstance(node, Mapping):
+        return node
+    out = {key: (_scaled_poly(value, fx, fy) if key == "boundingBox" else _scaled_tree(value, fx, fy))
+           for key, value in node.items()}
+    for key, factor in (("width", fx), ("height", fy)):
+        value = node.get(key)
+        if _is_int(value):
+            out[key] = int(round(value * factor))
+    return out
+
+
+def scale_boxes(raw: Any, scale: tuple[float, float]) -> Any:
+    """A copy of an ``images:annotate`` answer in the original image's pixels (sent -> original)."""
+    if not isinstance(raw, Mapping) or not isinstance(raw.get("responses"), list):
+        return raw
+    fx, fy = scale
+    responses = []
+    for response in raw["responses"]:
+        if isinstance(response, Mapping):
+            response = dict(response)
+            if isinstance(response.get("textAnnotations"), list):
+                response["textAnnotations"] = [
+                    {**entry, "boundingPoly": _scaled_poly(entry.get("boundingPoly"), fx, fy)}
+                    if isinstance(entry, Mapping) and "boundingPoly" in entry else entry
+                    for entry in response["textAnnotations"]]
+            if "fullTextAnnotation" in response:
+                response["fullTextAnnotation"] = _scaled_tree(response["fullTextAnnotation"], fx, fy)
+        responses.append(response)
+    return {**raw, "responses": responses}

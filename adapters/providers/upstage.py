@@ -317,3 +317,53 @@ def render_success(items: Sequence[Item], request: EmulatedRequest | None = None
         "modelVersion": model_version if not model or model == DEFAULT_MODEL else model,
         "numBilledPages": 1, "pages": [page], "stored": False, "text": text,
     }
+
+
+# --- scale-back (bench collect) ---------------------------------------------------------------
+
+def _scaled_vertices(box: Any, fx: float, fy: float) -> Any:
+    if not isinstance(box, Mapping) or not isinstance(box.get("vertices"), list):
+        return box
+    vertices = []
+    for vertex in box["vertices"]:
+        if isinstance(vertex, Mapping):
+            vertex = dict(vertex)
+            for key, factor in (("x", fx), ("y", fy)):
+                value = vertex.get(key, 0)
+                if isinstance(value, (int, float)) and not isinstance(value, bool):
+                    vertex[key] = round(value * factor, 2)
+        vertices.append(vertex)
+    return {**box, "vertices": vertices}
+
+
+def _scaled_size(entry: Any, fx: float, fy: float) -> Any:
+    if not isinstance(entry, Mapping):
+        return entry
+    entry = dict(entry)
+    for key, factor in (("width", fx), ("height", fy)):
+        value = entry.get(key)
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            entry[key] = int(round(value * factor))
+    return entry
+
+
+def scale_boxes(raw: Any, scale: tuple[float, float]) -> Any:
+    """A copy of a success body in the original image's pixels: every vertex times ``scale``
+    (sent -> original) and the page sizes set to the original size; other bodies unchanged."""
+    if not isinstance(raw, Mapping) or not isinstance(raw.get("pages"), list):
+        return raw
+    fx, fy = scale
+    out = dict(raw)
+    pages = []
+    for page in raw["pages"]:
+        page = _scaled_size(page, fx, fy)
+        if isinstance(page, dict) and isinstance(page.get("words"), list):
+            page["words"] = [{**word, "boundingBox": _scaled_vertices(word["boundingBox"], fx, fy)}
+                             if isinstance(word, Mapping) and "boundingBox" in word else word
+                             for word in page["words"]]
+        pages.append(page)
+    out["pages"] = pages
+    metadata = raw.get("metadata")
+    if isinstance(metadata, Mapping) and isinstance(metadata.get("pages"), list):
+        out["metadata"] = {**metadata, "pages": [_scaled_size(p, fx, fy) for p in metadata["pages"]]}
+    return out
