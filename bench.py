@@ -684,9 +684,9 @@ def show_command(
 
 
 def _default_concurrency(provider: str) -> int:
-    from adapters.providers import tesseract
+    from adapters.core.system import usable_cpus
 
-    return tesseract.usable_cpus() if provider == "tesseract" else 4
+    return usable_cpus() if provider == "tesseract" else 4
 
 
 def _checked_config(provider: str, lang: Optional[str] = None) -> Any:

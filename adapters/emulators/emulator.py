@@ -75,6 +75,7 @@ from adapters.providers import tesseract
 
 from adapters.emulators import render as wire_render
 from adapters.core.errors import InputError, PermanentError
+from adapters.core.images import IMAGE_NAME_SUFFIXES, image_stem, oriented_size
 from adapters.core.multipart import MultipartError, Part
 from adapters.core.multipart import parse as _split_multipart
 from adapters.core.schema import Item
@@ -88,7 +89,6 @@ URL_ENV = {"naver": "NAVER_OCR_URL", "kakao": "KAKAO_OCR_URL", "jenti": "JENTI_O
 SECRET_ENV = {"naver": "NAVER_OCR_SECRET", "kakao": "KAKAO_REST_API_KEY"}
 NAVER_FORMATS = frozenset({"jpg", "jpeg", "png", "pdf", "tif", "tiff"})
 NAVER_LANGS = frozenset({"ko", "ja", "zh-TW"})
-IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".gif"})
 MAX_BODY = 64 * 1024 * 1024
 _CHUNK_SIZE = re.compile(rb"[0-9a-fA-F]{1,16}")  # int(x, 16) alone would take -1, 0x10, 1_0
 _SOCKET_TIMEOUT = 30.0
@@ -178,15 +178,10 @@ class Answers(Protocol):
     def describe(self) -> str: ...
 
 
-def _oriented_size(img: Image.Image) -> tuple[int, int]:
-    orientation = img.getexif().get(0x0112, 1)
-    return (img.height, img.width) if orientation in (5, 6, 7, 8) else img.size
-
-
 def _index_images(images_dir: Path) -> dict[str, Path]:
     index: dict[str, Path] = {}
     for path in sorted(images_dir.rglob("*")):
-        if path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES:
+        if path.is_file() and path.suffix.lower() in IMAGE_NAME_SUFFIXES:
             if path.stem in index:
                 raise InputError(f"two images with the stem {path.stem!r}: {index[path.stem]} and {path}")
             index[path.stem] = path
@@ -226,7 +221,7 @@ class GtAnswers:
             if stem not in self._sizes:
                 try:
                     with Image.open(path) as img:
-                        self._sizes[stem] = _oriented_size(img)
+                        self._sizes[stem] = oriented_size(img)
                 except (OSError, UnidentifiedImageError) as exc:
                     log.warning("%s: cannot read the original image to scale boxes (%s)", path, exc)
                     return None
@@ -308,12 +303,6 @@ def parse_multipart(body: bytes, content_type: str) -> dict[str, Part]:
         raise _Invalid("body", str(exc)) from None
 
 
-def _image_stem(file_name: str) -> str:
-    base = file_name.replace("\\", "/").rsplit("/", 1)[-1]
-    stem, dot, _ = base.rpartition(".")
-    return stem if dot and stem else base
-
-
 def _require(condition: bool, kind: str, detail: str) -> None:
     if not condition:
         raise _Invalid(kind, detail)
@@ -391,7 +380,7 @@ def parse_request(provider: str, headers: Any, body: bytes) -> _Request:
             part = parts.get(field_name)
             if part is not None:
                 request.name = part.filename or field_name
-                request.stem = _image_stem(request.name)
+                request.stem = image_stem(request.name)
             _require(part is not None, "body", f"the multipart field {field_name!r} is required")
             _require(bool(part.data), "body", f"the multipart field {field_name!r} is empty")
             request.data = part.data
@@ -404,7 +393,7 @@ def _inspect_image(data: bytes) -> tuple[int, int]:
     """Size of the image as displayed (EXIF orientation applied); ValueError when unreadable."""
     try:
         with Image.open(io.BytesIO(data)) as img:
-            return _oriented_size(img)
+            return oriented_size(img)
     except (UnidentifiedImageError, OSError, SyntaxError, Image.DecompressionBombError) as exc:
         raise ValueError(f"not a readable image ({type(exc).__name__})") from None
 
@@ -584,7 +573,7 @@ class Emulator:
         with self._lock:
             if image_name in self._per_image:
                 return self._per_image[image_name]
-            return self._per_image.get(_image_stem(image_name), 0)
+            return self._per_image.get(image_stem(image_name), 0)
 
     # -- one request
     def _send(self, handler: BaseHTTPRequestHandler, status: int, body: bytes, headers: dict[str, str]) -> None:

@@ -15,6 +15,7 @@ from typing import Any, Mapping
 
 from adapters.providers import jenti, kakao, naver, tesseract
 from adapters.core.errors import InputError
+from adapters.core.images import image_stem
 from adapters.core.schema import ImageResult, Item, ResultSet, is_schema_document, parse_result_set
 from adapters.providers.response_fields import ResponseFormatError
 from gt.reader import read_annotations
@@ -23,14 +24,7 @@ log = logging.getLogger("bench")
 
 ICDAR = "icdar"
 UNKNOWN_PROVIDER = "unknown"
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".gif")
-
-
-def image_key(name: str) -> str:
-    """Old scripts keyed results by stem or by file name; both mean the stem."""
-    base = name.rsplit("/", 1)[-1]
-    stem, dot, suffix = base.rpartition(".")
-    return stem if dot and f".{suffix.lower()}" in IMAGE_SUFFIXES and stem else base
+image_key = image_stem  # old scripts keyed results by stem or by file name; both mean the stem
 
 
 def raw_parsers() -> dict[str, ModuleType]:

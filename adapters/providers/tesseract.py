@@ -33,6 +33,8 @@ from typing import Any, Mapping
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from adapters.core.errors import InputError, PermanentError, ProviderError
+from adapters.core.images import needs_rotation
+from adapters.core.system import usable_cpus
 from adapters.core.schema import ImageResult, Item
 from adapters.providers.response_fields import ResponseFormatError, coordinate, rectangle
 
@@ -115,9 +117,8 @@ def _prepare(image: Path | str | bytes) -> tuple[str, bytes | None, int, int]:
         raise PermanentError(f"{what}: cannot read the file ({exc.strerror or exc})") from None
     try:
         with Image.open(source) as img:
-            orientation = img.getexif().get(0x0112, 1)
             frames = getattr(img, "n_frames", 1)
-            if img.format in _NATIVE_FORMATS and orientation in (1, None) and frames == 1:
+            if img.format in _NATIVE_FORMATS and not needs_rotation(img) and frames == 1:
                 width, height = img.size
                 if isinstance(image, (bytes, bytearray)):
                     return "stdin", bytes(image), width, height
@@ -149,16 +150,6 @@ def _int(value: str, column: str, row: int) -> int:
         return int(value)
     except ValueError:
         raise ProviderError(f"Tesseract TSV row {row}: {column} is not an integer: {value!r}") from None
-
-
-def usable_cpus() -> int:
-    """The CPUs this process may run on (its affinity mask: a container's cpuset, ``taskset``),
-    not the host's count that ``os.cpu_count()`` reports: how many engine processes to run. A CPU
-    quota (``docker --cpus``) is not visible here; set the worker count by hand then."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except (AttributeError, OSError):  # no affinity API (macOS, Windows)
-        return max(1, os.cpu_count() or 1)
 
 
 def parse_tsv(tsv: str) -> list[dict[str, Any]]:

@@ -34,7 +34,7 @@ from waitress.channel import HTTPChannel
 from waitress.server import BaseWSGIServer, create_server
 from waitress.task import ErrorTask
 
-from adapters.providers.tesseract import usable_cpus
+from adapters.core.system import usable_cpus
 from adapters.serving.app import App, error_payload
 
 DEFAULT_PORT = 5000
