@@ -47,12 +47,6 @@ class Settings:
         value = getattr(self, name) if name in _FIELDS else self.extra.get(name)
         return default if value is None else value
 
-    def given(self) -> dict[str, Any]:
-        """The options that are set (not None), by name."""
-        found = {name: getattr(self, name) for name in _FIELDS if getattr(self, name) is not None}
-        found.update((name, value) for name, value in self.extra.items() if value is not None)
-        return found
-
     def with_defaults(self, defaults: Mapping[str, Any]) -> "Settings":
         """These settings with every unset option taken from ``defaults``."""
         missing = {name: value for name, value in defaults.items() if self.get(name) is None}
