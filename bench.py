@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import os
 import sys
 from enum import Enum
 from pathlib import Path
@@ -19,8 +18,10 @@ from typing import Annotated, Any, Callable, Optional
 
 import typer
 
-from adapters.core.credentials import PROVIDERS, WEB_PROVIDERS
+from adapters.collection.outputs import OUTPUTS_HELP
 from adapters.core.errors import AuthError, InputError, QuotaExhausted
+from adapters.providers import registry
+from adapters.serving.app import CALLING_HELP, ERRORS_HELP
 
 EXIT_OK = 0
 EXIT_INTERNAL = 1
@@ -207,31 +208,14 @@ COLLECT_EPILOG = """Examples:
 
 \b
 Credentials come from the environment or from a .env file in the working directory:
-  naver      NAVER_OCR_URL (the domain's invoke URL) and NAVER_OCR_SECRET
-  kakao      KAKAO_REST_API_KEY (and KAKAO_OCR_URL, default https://dapi.kakao.com/v2/vision/text/ocr)
-  jenti      JENTI_OCR_URL (e.g. http://host:5000/evaluation)
-  tesseract  none (needs the tesseract-ocr and tesseract-ocr-kor packages)
-
-\b
-Outputs in OUT (re-running the same command resumes; nothing already collected is re-sent):
-  <provider>.json             raw responses of the collected images, keyed by image stem
-                              (bench eval --api_res_json OUT/<provider>.json reads it)
-  <provider>.normalized.json  the same in the project's results schema; failed images as errors
-  <provider>.runs.csv         one row per image: status (collected, reused, failed, remaining),
-                              error_class, error_code, error, attempts, latency_ms (of the
-                              successful attempt), bytes_sent, sent_width/sent_height (after
-                              EXIF rotation and any resize), original size, format, finished_at
-  <provider>.journal.jsonl    append-only journal of finished images (the source of the above)
-An image whose file changed since it was collected is sent again.
-
+""" + "".join(f"  {spec.name:<10} {spec.setup_help}\n" for spec in registry.all_specs()) + "\n" + OUTPUTS_HELP + """
 \b
 Exit codes: 0 all collected; 2 bad input, missing credentials, or another run writing to OUT;
 3 credentials rejected; 4 quota exhausted (re-run when it resets); 5 finished but some images
 failed; 130 Ctrl-C.
 """
 
-
-ProviderName = Enum("ProviderName", {name: name for name in PROVIDERS}, type=str)
+ProviderName = Enum("ProviderName", {name: name for name in registry.names()}, type=str)
 
 
 @app.command("collect", epilog=COLLECT_EPILOG)
@@ -250,11 +234,8 @@ def collect_command(
                                         help="Send at most N images this run (in stem order), e.g. for a trial."),
     refresh: bool = typer.Option(False, "--refresh", help="Re-send every image, even those already collected."),
     retry_failed: bool = typer.Option(False, "--retry-failed", help="Re-send images that failed in earlier runs."),
-    lang: Optional[str] = typer.Option(None, "--lang", metavar="LANG",
-                                       help="naver: the request's lang (ko, ja, zh-TW, comma-separated); "
-                                            "tesseract: language models [default: kor+eng]."),
-    psm: Optional[int] = typer.Option(None, "--psm", min=0, max=13,
-                                      help="tesseract: page segmentation mode [default: 11, sparse text]."),
+    lang: Optional[str] = typer.Option(None, "--lang", metavar="LANG", help=registry.option_help("lang")),
+    psm: Optional[int] = typer.Option(None, "--psm", min=0, max=13, help=registry.option_help("psm")),
     timeout: float = typer.Option(60.0, "--timeout", min=0.1, metavar="S", help="Seconds to wait for one answer."),
     max_attempts: int = typer.Option(5, "--max-attempts", min=1, metavar="N",
                                      help="Attempts per image for transient errors (5xx, 429, timeouts, "
@@ -270,25 +251,12 @@ def collect_command(
     Ctrl-C, kill -9 or a quota stop) sends requests only for images not yet collected.
     Credentials are checked before anything else; secrets never appear in outputs or logs.
     """
-    import math
+    from adapters.collection.setup import collect_folder, collect_options, settings_for
 
-    from adapters.collection.collector import CollectOptions
-    from adapters.core.images import discover
-
-    for flag, value in (("--rps", rps), ("--timeout", timeout), ("--backoff", backoff)):
-        if value is not None and not math.isfinite(value):  # typer's min= lets inf through
-            raise InputError(f"{flag} must be a finite number, got {value}")
-    name = provider.value
-    if lang is not None and name not in ("naver", "tesseract"):
-        raise InputError(f"--lang applies to naver and tesseract, not {name}")
-    if psm is not None and name != "tesseract":
-        raise InputError(f"--psm applies to tesseract only, not {name}")
-    config = _checked_config(name, lang)
-    found = discover(images)
-    options = CollectOptions(concurrency=concurrency or _default_concurrency(name), rps=rps, limit=limit,
-                             refresh=refresh, retry_failed=retry_failed, timeout=timeout,
-                             max_attempts=max_attempts, backoff_base=backoff, progress=None if progress else False)
-    summary = _run_collector(config, found, out, options, lang=lang, psm=psm)
+    options = collect_options(provider.value, concurrency, progress, rps=rps, limit=limit, refresh=refresh,
+                              retry_failed=retry_failed, timeout=timeout, max_attempts=max_attempts, backoff=backoff)
+    summary = collect_folder(provider.value, images, out, options, settings_for(provider.value, lang=lang, psm=psm),
+                             report=typer.echo)
     if summary.failed:
         typer.echo(f"{summary.failed} image(s) failed: see {summary.paths.runs}; "
                    f"run again with --retry-failed to re-send them", err=True)
@@ -363,7 +331,7 @@ environment; when unset, any key is accepted. Binds 127.0.0.1 only. Ctrl-C stops
 """
 
 
-EmulatedProvider = Enum("EmulatedProvider", {name: name for name in WEB_PROVIDERS}, type=str)
+EmulatedProvider = Enum("EmulatedProvider", {name: name for name in registry.names(registry.WEB)}, type=str)
 
 
 @app.command("emulate", epilog=EMULATE_EPILOG)
@@ -399,57 +367,13 @@ def emulate_command(
     It checks the auth header, validates requests and answers in the service's own format,
     including its error bodies, with optional fault injection.
     """
-    import time
+    from adapters.emulators.session import emulate
+    from adapters.providers.registry import Settings
 
-    from adapters.emulators import emulator as emu
-
-    name = provider.value
-    if sum(bool(source) for source in (gt, recorded, engine)) > 1:
-        raise InputError("choose one answer source: --gt DIR, --recorded DIR or --engine")
-    if images is not None and gt is None:
-        raise InputError("--images only applies with --gt (it scales ground-truth boxes)")
-    try:
-        faults = emu.Faults(error_rate=error_rate, rate_limit_rate=rate_limit_rate, retry_after=retry_after,
-                            drop_rate=drop_rate, truncate_rate=truncate_rate, quota=quota, latency_ms=latency_ms,
-                            fail_first=fail_first, seed=seed)
-    except ValueError as exc:
-        raise InputError(str(exc)) from None
-    if gt is not None:
-        answers: emu.Answers = emu.GtAnswers(gt, images)
-    elif recorded is not None:
-        answers = emu.RecordedAnswers(recorded)
-    else:
-        answers = emu.EngineAnswers(lang=lang, psm=psm)
-    secret_variable = emu.SECRET_ENV.get(name)
-    secret = None
-    if secret_variable:
-        secret = (os.environ.get(secret_variable) or "").strip() or None
-    server = emu.Emulator(name, answers, faults, secret=secret, port=port)
-    try:
-        server.start()
-    except OSError as exc:
-        raise InputError(f"cannot listen on 127.0.0.1:{port}: {exc.strerror or exc}") from None
-    try:
-        typer.echo(f"emulating {name} at {server.url}")
-        typer.echo(f"answers: {answers.describe()}")
-        typer.echo(f"faults: {faults.describe()}")
-        if secret_variable and secret:
-            typer.echo(f"auth: requests must carry the key in ${secret_variable} of this shell")
-        elif secret_variable:
-            typer.echo(f"auth: {secret_variable} is not set here, so any key is accepted")
-        else:
-            typer.echo("auth: none (Light-OCR has no auth)")
-        typer.echo("client environment:")
-        typer.echo(f"  export {emu.URL_ENV[name]}={server.url}")
-        if secret_variable:
-            typer.echo(f"  export {secret_variable}=<the same value as in this shell>")
-        typer.echo("press Ctrl-C to stop")
-        sys.stdout.flush()
-        while True:
-            time.sleep(3600)
-    finally:
-        server.stop()
-        typer.echo(f"stopped after {len(server.requests)} request(s)", err=True)
+    emulate(provider.value, port, typer.echo, gt=gt, images=images, recorded=recorded, use_engine=engine,
+            engine=registry.get("tesseract"), settings=Settings(lang=lang, psm=psm),
+            error_rate=error_rate, rate_limit_rate=rate_limit_rate, retry_after=retry_after, drop_rate=drop_rate,
+            truncate_rate=truncate_rate, quota=quota, latency_ms=latency_ms, fail_first=fail_first, seed=seed)
 
 
 REPORT_EPILOG = """Examples:
@@ -681,48 +605,11 @@ def show_command(
         raise typer.Exit(EXIT_FAILURES)
 
 
-def _default_concurrency(provider: str) -> int:
-    from adapters.providers import tesseract
-
-    return tesseract.usable_cpus() if provider == "tesseract" else 4
-
-
-def _checked_config(provider: str, lang: Optional[str] = None) -> Any:
-    """Credentials (or the local engine) checked before any work: a ConfigError names what is missing."""
-    from adapters.providers import tesseract
-    from adapters.core.credentials import load_config
-
-    config = load_config(provider)
-    if provider == "tesseract":
-        missing = tesseract.available(lang or tesseract.DEFAULT_LANG)
-        if missing:
-            raise InputError(missing)
-    return config
-
-
-def _run_collector(config: Any, found: list[Any], out: Path, options: Any,
-                   lang: Optional[str] = None, psm: Optional[int] = None) -> Any:
-    """One collection run, shared by `collect`, `show --provider` and friends; returns its summary."""
-    from adapters.collection.collector import collect
-    from adapters.providers.base import make_provider
-
-    hint = " and ".join(v for v in (config.secret_variable, config.url_variable) if v)
-    engine = make_provider(config, lang=lang, psm=psm, pool_size=options.concurrency)
-    try:
-        return collect(engine, found, out, options, secrets=config.secrets(),
-                       auth_hint=f"check {hint}" if hint else "", report=typer.echo)
-    finally:
-        engine.close()
-
-
 def _collect_for_show(name: str, found: list[Any], out: Path, progress: bool) -> tuple[Any, int]:
     """Run the collector for ``bench show --provider`` (stored in OUT, reused on re-runs)."""
-    from adapters.collection.collector import CollectOptions, OutputPaths
-    from adapters.providers.results import load_results
+    from adapters.collection.setup import collect_for_show
 
-    options = CollectOptions(concurrency=_default_concurrency(name), progress=None if progress else False)
-    summary = _run_collector(_checked_config(name), found, out, options)
-    return load_results(OutputPaths.for_provider(out, name).normalized), summary.failed
+    return collect_for_show(name, found, out, progress, report=typer.echo)
 
 
 gt_app = typer.Typer(
@@ -833,45 +720,14 @@ def demo_command(
     seed: int = typer.Option(7, "--seed", metavar="S", help="Seed of the synthetic set."),
 ) -> None:
     """The whole pipeline on a built-in default: synth -> collect -> report, then print the report's path."""
-    import shlex
-    import subprocess
+    from adapters.collection.demo import StepFailed, run_demo
 
-    from adapters.core.credentials import load_config
-    from adapters.core.errors import ConfigError
-
-    def step(*args: str, allowed: tuple[int, ...] = (EXIT_OK,)) -> int:
-        typer.echo("$ " + shlex.join(["bench", *args]), err=True)
-        code = subprocess.call([sys.executable, "-m", "bench", *args])
-        if code not in allowed:
-            raise typer.Exit(code)
-        return code
-
-    data = out / "data"
-    step("synth", "--out", str(data), "--images", str(images), "--seed", str(seed), "--overwrite", "--no-progress")
-    runs = [("tesseract-psm11", ["--provider", "tesseract", "--psm", "11"]),
-            ("tesseract-psm6", ["--provider", "tesseract", "--psm", "6"])]
-    for provider in WEB_PROVIDERS:
-        try:
-            load_config(provider)
-        except ConfigError:
-            typer.echo(f"{provider}: no credentials set, left out of the demo", err=True)
-            continue
-        runs.append((provider, ["--provider", provider]))
-    results = []
-    for name, args in runs:
-        code = step("collect", *args, "--images", str(data / "images"), "--out", str(out / name), "--no-progress",
-                    allowed=(EXIT_OK, EXIT_AUTH, EXIT_QUOTA, EXIT_FAILURES))
-        provider = args[1]
-        normalized = out / name / f"{provider}.normalized.json"
-        if code != EXIT_OK:
-            typer.echo(f"{name}: collection stopped with exit code {code}; reporting what it collected", err=True)
-        if normalized.exists():
-            results.append(str(normalized))
-    report = out / "report"
-    step("report", *results, "--txt_gt_dir", str(data / "gt"), "--images", str(data / "images"),
-         "--categories", str(data / "categories.csv"), "--out", str(report), "--no-progress",
-         "--title", f"Korean OCR Bench demo: {len(results)} providers on {images} synthetic images")
-    typer.echo(f"report: {report / 'report.html'}")
+    try:
+        report = run_demo(out, images, seed, lambda line: typer.echo(line, err=True),
+                          tolerated=(EXIT_AUTH, EXIT_QUOTA, EXIT_FAILURES))
+    except StepFailed as exc:
+        raise typer.Exit(exc.code) from None
+    typer.echo(f"report: {report}")
 
 
 SERVE_EPILOG = """Examples:
@@ -882,42 +738,22 @@ SERVE_EPILOG = """Examples:
   bench serve --host 0.0.0.0 --port 5000        # reachable from other machines (no authentication!)
   bench serve --lang kor --psm 6 --max-pixels 20000000
 
-\b
-Calling it (field name `file`, as the original Light-OCR API):
-  curl -F 'file=@sample_image.jpg' http://127.0.0.1:5000/evaluation
-      -> {"출입구": [42, 49, 218, 49, 218, 108, 42, 108], "비상구": [...]}   one box per distinct text
-  curl -F 'file=@sample_image.jpg' http://127.0.0.1:5000/v1/ocr
-      -> {"status": "ok", "width": 560, "height": 220, "items": [{"polygon": [[42.0, 49.0], ...],
-          "text": "출입구", "confidence": 0.9699, "granularity": "word"}, ...]}   every word
-  curl http://127.0.0.1:5000/health
-  curl http://127.0.0.1:5000/openapi.json
-
+""" + CALLING_HELP + """
 \b
 Benchmark it like any web provider:
   export JENTI_OCR_URL=http://127.0.0.1:5000/evaluation
   bench collect --provider jenti --images data/images --out runs/self-hosted
 
-\b
-Errors are JSON {"error": ..., "code": ..., "status": ...}: 400 no file, empty file, not an
-image, malformed multipart; 415 not multipart/form-data or an unsupported image format; 413
-upload over --max-upload-mb (refused before the body is read) or image over --max-pixels
-(checked from the image header before decoding); 404 unknown route; 405 wrong method; 503
-engine unavailable or busy (with Retry-After: no slot within 120 s, or --threads - --workers - 1
-requests already waiting); 504 the engine ran out of --timeout. A body shorter than its
-Content-Length gets no answer (the connection is closed).
-Binds 127.0.0.1 unless --host says otherwise; off loopback, put a reverse proxy with request
-deadlines in front (slow clients can hold every connection). Ctrl-C stops it (exit code 130).
-"""
+""" + ERRORS_HELP
 
 
-class ServeEngine(str, Enum):
-    tesseract = "tesseract"
+ServeEngine = Enum("ServeEngine", {spec.name: spec.name for spec in registry.engines()}, type=str)
 
 
 @app.command("serve", epilog=SERVE_EPILOG)
 @cli_errors
 def serve_command(
-    engine: ServeEngine = typer.Option(ServeEngine.tesseract, "--engine", help="The local OCR engine to serve."),
+    engine: ServeEngine = typer.Option(ServeEngine("tesseract"), "--engine", help="The local OCR engine to serve."),
     host: str = typer.Option("127.0.0.1", "--host", metavar="ADDR",
                              help="Address to listen on; 0.0.0.0 (or ::) makes it reachable from other machines."),
     port: int = typer.Option(5000, "--port", min=0, max=65535, metavar="P", help="Port (0 picks a free one)."),
@@ -943,32 +779,14 @@ def serve_command(
     and engine processes, so a burst of uploads queues instead of exhausting memory. Point
     `bench collect --provider jenti` at it to benchmark the self-hosted engine like a web API.
     """
-    import ipaddress
+    from adapters.providers.registry import Settings
+    from adapters.serving.app import Limits
+    from adapters.serving.run import ServeOptions, open_server, serve_forever
 
-    from adapters.providers import tesseract
-    from adapters.serving.app import App, Limits, TesseractEngine
-    from adapters.serving.run import Server, ServeOptions, default_threads, default_workers, serve_forever, waiting_limit
-
-    missing = tesseract.available(lang)
-    if missing:
-        raise InputError(missing)
-    slots = workers or default_workers()
-    threads = threads or default_threads(slots)
-    ocr = TesseractEngine(lang=lang, psm=psm, workers=slots, timeout=timeout,
-                          max_waiting=waiting_limit(threads, slots))
-    limits = Limits(max_upload_bytes=int(max_upload_mb * 1024 * 1024), max_pixels=max_pixels)
-    options = ServeOptions(host=host, port=port, threads=threads, connection_limit=connection_limit)
-    try:
-        server = Server(App(ocr, limits), options)
-    except (OSError, ValueError) as exc:
-        raise InputError(f"cannot listen on {host}:{port}: {getattr(exc, 'strerror', None) or exc}") from None
-    try:
-        loopback = all(ipaddress.ip_address(address.split("%")[0]).is_loopback for address, _ in server.addresses)
-    except ValueError:
-        loopback = False
-    if not loopback:
-        log.warning("listening on %s: reachable from other machines, and the API has no authentication",
-                    ", ".join(address for address, _ in server.addresses))
+    server = open_server(registry.get(engine.value), registry.get("jenti"), Settings(lang=lang, psm=psm),
+                         ServeOptions(host=host, port=port, connection_limit=connection_limit),
+                         Limits(max_upload_bytes=int(max_upload_mb * 1024 * 1024), max_pixels=max_pixels),
+                         workers=workers, threads=threads, timeout=timeout)
     serve_forever(server, typer.echo)
 
 

@@ -30,6 +30,7 @@ from adapters.collection.collector import CollectOptions, collect  # noqa: E402
 from adapters.core.credentials import ProviderConfig, Secret  # noqa: E402
 from adapters.core.images import discover  # noqa: E402
 from adapters.providers.base import make_provider  # noqa: E402
+from adapters.providers.registry import Settings  # noqa: E402
 
 LATENCY_MS = 100.0
 SECRET = "bench-secret"
@@ -98,7 +99,8 @@ def run(images_dir: Path, gt_dir: Path, out: Path, count: int, concurrency: int,
         rps: float | None = None) -> dict[str, float]:
     images = discover(images_dir)[:count]
     with ChildEmulator(gt_dir, LATENCY_MS) as emulator:
-        provider = make_provider(ProviderConfig("naver", emulator.url, Secret(SECRET)), pool_size=concurrency)
+        provider = make_provider(ProviderConfig("naver", emulator.url, Secret(SECRET)),
+                                 Settings(pool_size=concurrency))
         options = CollectOptions(concurrency=concurrency, rps=rps, progress=False)
         cpu, wall = time.process_time(), time.perf_counter()
         summary = collect(provider, images, out, options, secrets=(SECRET,), report=lambda line: None)

@@ -37,9 +37,7 @@ sys.path.insert(0, str(REPO))
 import requests  # noqa: E402
 from PIL import Image, ImageDraw, ImageFont  # noqa: E402
 
-from adapters.providers import tesseract
-
-from adapters.emulators import render as wire_render  # noqa: E402
+from adapters.providers import jenti, tesseract  # noqa: E402
 
 FONT = "/usr/share/fonts/truetype/nanum/NanumGothic.ttf"
 SIGNS = (("출입구", "비상구"), ("편의점", "영업중"), ("도서관", "열람실"), ("주차장", "입구"),
@@ -103,7 +101,7 @@ def paired(url: str, images: list[tuple[str, bytes]],
             t0 = time.perf_counter()
             result = tesseract.parse(tesseract.recognize(data))
             direct.append(time.perf_counter() - t0)
-            expected[name] = wire_render.jenti_success(result.items)
+            expected[name] = jenti.render_success(result.items)
             t0 = time.perf_counter()
             answer = session.post(f"{url}/evaluation", files={"file": (name, data, "image/png")}, timeout=60)
             served.append(time.perf_counter() - t0)

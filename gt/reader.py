@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 from adapters.core.errors import InputError
-from adapters.core.schema import Point
+from adapters.core.schema import MAX_COORDINATE, Point
 
 log = logging.getLogger("bench")
 
@@ -25,7 +25,6 @@ STEM_PREFIXES = ("gt_", "res_")
 _NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)")
 # only CR / LF end a line: str.splitlines() would also break on U+2028, form feed, etc. inside a text
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
-MAX_COORDINATE = 1e9  # beyond any image; larger values would overflow areas to infinity
 
 
 class GtFormatError(InputError):

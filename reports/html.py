@@ -106,14 +106,9 @@ def versions(engines: Sequence[str] = ()) -> dict[str, str]:
             found[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
             continue
-    if "tesseract" in engines and shutil.which("tesseract"):
-        try:
-            out = subprocess.run(["tesseract", "--version"], capture_output=True, text=True, timeout=30, check=False)
-            line = (out.stdout or out.stderr).splitlines()
-            if line:
-                found["tesseract"] = line[0].replace("tesseract", "").strip()
-        except (OSError, subprocess.SubprocessError):
-            pass
+    from adapters.providers.registry import engine_versions  # the local engines' own version probes
+
+    found.update(engine_versions(engines))
     return found
 
 

@@ -21,6 +21,7 @@ from adapters.core.errors import AuthError, QuotaExhausted
 from adapters.providers.results import load_results
 from adapters.core.images import discover
 from adapters.providers.base import HttpProvider, Provider, make_provider
+from adapters.providers.registry import Settings
 from adapters.core.schema import parse_result_set
 from collect_support import gt_line, journal_lines, make_set, render, write_bomb_png
 
@@ -32,7 +33,7 @@ def run(provider: str, emulator: Emulator, images: Path, out: Path, secret: str 
     config = ProviderConfig(provider, emulator.url, None if provider == "jenti" else Secret(secret),
                             secret_variable={"naver": "NAVER_OCR_SECRET", "kakao": "KAKAO_REST_API_KEY"}.get(provider))
     options = {"progress": False, "backoff_base": 0.01, "seed": 0, **options}
-    engine = engine or make_provider(config, pool_size=options.get("concurrency", 4))
+    engine = engine or make_provider(config, Settings(pool_size=options.get("concurrency", 4)))
     try:
         return collect(engine, discover(images), out, CollectOptions(**options), secrets=config.secrets(),
                        auth_hint=f"check {config.secret_variable}", report=lambda line: None)
@@ -211,7 +212,7 @@ def test_auth_error_stops_at_once_and_names_the_variable(provider, variable, dat
 def test_no_request_leaves_after_an_auth_stop_even_from_workers_still_preparing(dataset, tmp_path, monkeypatch):
     images, gt, _ = dataset
     with Emulator("naver", GtAnswers(gt), secret="the-right-one") as emulator:
-        engine = make_provider(ProviderConfig("naver", emulator.url, Secret(SECRET)), pool_size=4)
+        engine = make_provider(ProviderConfig("naver", emulator.url, Secret(SECRET)), Settings(pool_size=4))
         prepare = engine.prepare
 
         def slow_prepare(image):  # e.g. a big scan being resized while img_000 meets the auth error
@@ -368,7 +369,7 @@ def test_naver_lang_is_sent_and_a_permanent_error_is_not_retried(dataset, tmp_pa
     with Emulator("naver", GtAnswers(gt), secret=SECRET) as emulator:
         config = ProviderConfig("naver", emulator.url, Secret(SECRET))
         for lang, out in (("ko", tmp_path / "ko"), ("xx", tmp_path / "xx")):
-            engine = make_provider(config, lang=lang)
+            engine = make_provider(config, Settings(lang=lang))
             summary = collect(engine, discover(images), out, CollectOptions(progress=False), report=lambda s: None)
             engine.close()
             if lang == "ko":

@@ -18,7 +18,8 @@ from PIL import Image
 from adapters.providers import jenti, kakao, naver
 from adapters.collection import collector
 from adapters.collection.collector import backoff_delay
-from adapters.core.credentials import Secret, load_config, read_env_file
+from adapters.core.credentials import Secret, read_env_file
+from adapters.providers.registry import provider_config
 from adapters.core.errors import ConfigError, InputError
 from adapters.core.images import ImageFile, ImagePolicy, discover, prepare
 from adapters.collection.journal import Journal
@@ -33,24 +34,24 @@ SECRET = "s3cr3t-VALUE-never-printed"
 
 def test_missing_or_empty_credentials_name_the_variable(tmp_path):
     with pytest.raises(ConfigError, match="NAVER_OCR_SECRET"):
-        load_config("naver", {"NAVER_OCR_URL": "http://127.0.0.1:1/x"}, tmp_path)
+        provider_config("naver", {"NAVER_OCR_URL": "http://127.0.0.1:1/x"}, tmp_path)
     with pytest.raises(ConfigError, match="NAVER_OCR_URL"):
-        load_config("naver", {"NAVER_OCR_URL": "  ", "NAVER_OCR_SECRET": SECRET}, tmp_path)
+        provider_config("naver", {"NAVER_OCR_URL": "  ", "NAVER_OCR_SECRET": SECRET}, tmp_path)
     with pytest.raises(ConfigError, match="KAKAO_REST_API_KEY"):
-        load_config("kakao", {"KAKAO_REST_API_KEY": ""}, tmp_path)
+        provider_config("kakao", {"KAKAO_REST_API_KEY": ""}, tmp_path)
     with pytest.raises(ConfigError, match="JENTI_OCR_URL"):
-        load_config("jenti", {}, tmp_path)
-    assert load_config("tesseract", {}, tmp_path).secrets() == ()
+        provider_config("jenti", {}, tmp_path)
+    assert provider_config("tesseract", {}, tmp_path).secrets() == ()
 
 
 def test_env_file_supplies_credentials_and_environment_wins(tmp_path):
     (tmp_path / ".env").write_text(
         "# comment\nexport NAVER_OCR_URL='http://127.0.0.1:9/custom'\nNAVER_OCR_SECRET=\"from-file\"\n"
         "KAKAO_REST_API_KEY=abc # trailing comment\n", encoding="utf-8")
-    config = load_config("naver", {}, tmp_path)
+    config = provider_config("naver", {}, tmp_path)
     assert (config.url, config.secret.reveal()) == ("http://127.0.0.1:9/custom", "from-file")
-    assert load_config("naver", {"NAVER_OCR_SECRET": "from-env"}, tmp_path).secret.reveal() == "from-env"
-    kakao_config = load_config("kakao", {}, tmp_path)
+    assert provider_config("naver", {"NAVER_OCR_SECRET": "from-env"}, tmp_path).secret.reveal() == "from-env"
+    kakao_config = provider_config("kakao", {}, tmp_path)
     assert kakao_config.secret.reveal() == "abc"
     assert kakao_config.url == "https://dapi.kakao.com/v2/vision/text/ocr"
 
@@ -72,9 +73,9 @@ def test_secret_outside_printable_ascii_is_refused_without_echoing_it(provider, 
     # such a key fails every request when the header is encoded; say so before any work
     environ = {"NAVER_OCR_URL": "http://127.0.0.1:9/x", variable: bad}
     with pytest.raises(ConfigError, match=variable) as info:
-        load_config(provider, environ, tmp_path)
+        provider_config(provider, environ, tmp_path)
     assert bad not in str(info.value) and "é" not in str(info.value) and "비" not in str(info.value)
-    assert load_config(provider, {**environ, variable: "plain-ASCII key ~!"}, tmp_path).secret.reveal() == "plain-ASCII key ~!"
+    assert provider_config(provider, {**environ, variable: "plain-ASCII key ~!"}, tmp_path).secret.reveal() == "plain-ASCII key ~!"
 
 
 def test_bad_env_line_names_the_line_not_its_content(tmp_path):
@@ -86,12 +87,12 @@ def test_bad_env_line_names_the_line_not_its_content(tmp_path):
 
 def test_non_http_url_is_rejected_without_echoing_it(tmp_path):
     with pytest.raises(ConfigError, match="JENTI_OCR_URL") as info:
-        load_config("jenti", {"JENTI_OCR_URL": f"ftp://{SECRET}"}, tmp_path)
+        provider_config("jenti", {"JENTI_OCR_URL": f"ftp://{SECRET}"}, tmp_path)
     assert SECRET not in str(info.value)
 
 
 def test_config_objects_never_print_the_secret(tmp_path):
-    config = load_config("kakao", {"KAKAO_REST_API_KEY": SECRET}, tmp_path)
+    config = provider_config("kakao", {"KAKAO_REST_API_KEY": SECRET}, tmp_path)
     for text in (repr(config), str(config), repr(config.secret), str(config.secret), f"{config}"):
         assert SECRET not in text
     assert config.secrets() == (SECRET,)

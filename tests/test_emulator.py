@@ -23,9 +23,8 @@ import pytest
 import requests
 from PIL import Image
 
-from adapters.providers import jenti, kakao, naver
+from adapters.providers import jenti, kakao, naver, registry
 
-from adapters.emulators import render as wire_render
 from adapters.emulators.emulator import Emulator, EngineAnswers, Faults, GtAnswers, RecordedAnswers
 from adapters.core.errors import InputError
 from adapters.core.schema import Item
@@ -91,7 +90,7 @@ ROUND_TRIP_ITEMS = (
 
 @pytest.mark.parametrize("version", ["V1", "V2"])
 def test_naver_rendering_parses_back_to_the_same_items(version: str) -> None:
-    body = wire_render.naver_success(ROUND_TRIP_ITEMS, name="img", width=640, height=480, version=version)
+    body = naver.render_success(ROUND_TRIP_ITEMS, name="img", width=640, height=480, version=version)
     result = naver.parse(json.loads(json.dumps(body)))
     assert result.is_ok
     assert result.items == ROUND_TRIP_ITEMS
@@ -100,13 +99,13 @@ def test_naver_rendering_parses_back_to_the_same_items(version: str) -> None:
 
 def test_kakao_and_jenti_rendering_parse_back_to_the_same_geometry_and_text() -> None:
     expected = texts_and_polygons(ROUND_TRIP_ITEMS)
-    assert texts_and_polygons(kakao.parse(json.loads(json.dumps(wire_render.kakao_success(ROUND_TRIP_ITEMS)))).items) == expected
-    assert texts_and_polygons(jenti.parse(json.loads(json.dumps(wire_render.jenti_success(ROUND_TRIP_ITEMS)))).items) == expected
+    assert texts_and_polygons(kakao.parse(json.loads(json.dumps(kakao.render_success(ROUND_TRIP_ITEMS)))).items) == expected
+    assert texts_and_polygons(jenti.parse(json.loads(json.dumps(jenti.render_success(ROUND_TRIP_ITEMS)))).items) == expected
 
 
 def test_error_bodies_are_read_as_errors_by_the_parsers() -> None:
     for provider, module in (("naver", naver), ("kakao", kakao), ("jenti", jenti)):
-        status, body = wire_render.error(provider, "quota")
+        status, body = module.error("quota")
         assert status in (400, 429)
         assert not module.parse(body).is_ok, provider
 
@@ -198,7 +197,7 @@ def test_recorded_bodies_are_served_verbatim(tmp_path: Path, provider_samples: P
 
 def test_engine_answers_read_korean_from_the_received_image(korean_images) -> None:
     path = korean_images.files["sign_exit"]
-    with Emulator("kakao", EngineAnswers(), secret=KAKAO_KEY) as emu:
+    with Emulator("kakao", EngineAnswers(registry.get("tesseract")), secret=KAKAO_KEY) as emu:
         response = post_kakao(emu.url, path.name, path.read_bytes())
     assert response.status_code == 200
     texts = {item.text for item in kakao.parse(response.json()).items}

@@ -31,11 +31,14 @@ from PIL import Image
 from adapters.providers.results import load_results
 from adapters.core.schema import Item, parse_image_result, parse_result_set
 from adapters.core import multipart
-from adapters.serving.app import ROUTES, ApiError, App, TesseractEngine, read_body
+from adapters.providers import registry
+from adapters.providers.registry import Settings
+from adapters.serving.app import ROUTES, ApiError, App, EngineSlots, read_body
 from adapters.serving.run import MAX_DEFAULT_THREADS, Server, ServeOptions, default_threads, waiting_limit
 from collect_support import bench_cmd, bench_env, run_bench
 from conftest import render_text_image
 
+WIRE = registry.get("jenti")  # /evaluation answers in the Light-OCR shape
 MAX_UPLOAD_MB = 1
 MAX_PIXELS = 4_000_000
 THREADS = 8  # 2 in the engine, up to 5 waiting, 1 for /health: room for the 6 concurrent clients below
@@ -432,7 +435,7 @@ def _call(app: App, method: str, path: str) -> tuple[str, dict[str, str], bytes]
 
 
 def test_health_is_503_when_a_language_is_missing():
-    status, headers, body = _call(App(TesseractEngine(lang="kor+zzz")), "GET", "/health")
+    status, headers, body = _call(App(TesseractEngine(lang="kor+zzz"), WIRE), "GET", "/health")
     payload = json.loads(body)
     assert status == "503 Service Unavailable" and headers["Content-Type"].startswith("application/json")
     assert payload["status"] == "unavailable" and payload["ready"] is False and "'zzz'" in payload["error"]
@@ -472,6 +475,13 @@ def test_engine_slots_bound_concurrency_and_a_full_queue_answers_503(images):
     assert dict(busy.value.headers)["Retry-After"]
 
 
+class TesseractEngine(EngineSlots):
+    """The local Tesseract engine in slots, with its options as keywords."""
+
+    def __init__(self, lang: str | None = None, psm: int | None = None, **kwargs: Any) -> None:
+        super().__init__(registry.get("tesseract"), Settings(lang=lang, psm=psm), **kwargs)
+
+
 class _GatedEngine(TesseractEngine):
     """Tesseract that starts only once the test opens the gate: a saturated engine, in-process."""
 
@@ -489,7 +499,7 @@ def test_health_answers_while_the_engine_is_saturated(images):
     threads, workers = 3, 1
     engine = _GatedEngine(workers=workers, max_waiting=waiting_limit(threads, workers), queue_timeout=60)
     assert engine.max_waiting == 1
-    with Server(App(engine), ServeOptions(port=0, threads=threads)) as server, \
+    with Server(App(engine, WIRE), ServeOptions(port=0, threads=threads)) as server, \
             ThreadPoolExecutor(max_workers=5) as pool:
         try:
             uploads = [pool.submit(requests.post, f"{server.url}/v1/ocr", files={"file": ("a.png", data)},

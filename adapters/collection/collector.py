@@ -43,6 +43,7 @@ from tqdm.contrib.logging import logging_redirect_tqdm
 from adapters.core.credentials import redact
 from adapters.core.errors import AuthError, InputError, ProviderError, QuotaExhausted
 from adapters.core.images import ImageFile, PreparedImage
+from adapters.collection.outputs import OutputPaths
 from adapters.collection.journal import JOURNAL_VERSION, STATUS_FAILED, STATUS_OK, Journal, JournalState, fsync_dir
 from adapters.providers.base import Outcome, Provider, Verdict
 from adapters.collection.ratelimit import RateLimiter
@@ -77,20 +78,6 @@ class CollectOptions:
     max_retry_after: float = 300.0
     progress: bool | None = None  # None: a bar only when stderr is a terminal
     seed: int | None = None        # jitter seed, for reproducible tests
-
-
-@dataclass(frozen=True)
-class OutputPaths:
-    raw: Path
-    normalized: Path
-    runs: Path
-    journal: Path
-
-    @classmethod
-    def for_provider(cls, out_dir: Path, provider: str) -> "OutputPaths":
-        out_dir = Path(out_dir)
-        return cls(out_dir / f"{provider}.json", out_dir / f"{provider}.normalized.json",
-                   out_dir / f"{provider}.runs.csv", out_dir / f"{provider}.journal.jsonl")
 
 
 @dataclass

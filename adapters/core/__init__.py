@@ -1,1 +1,1 @@
-"""The shared kernel: errors, the result schema, image files, credentials. Imports nothing else of the project."""
+"""The shared kernel: errors, the result schema, image files, credentials, prices, system facts. Imports nothing else of the project."""

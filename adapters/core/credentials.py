@@ -10,23 +10,12 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping
+from typing import Mapping, Protocol
 from urllib.parse import urlsplit
 
 from adapters.core.errors import ConfigError
 
 ENV_FILE = ".env"
-KAKAO_DEFAULT_URL = "https://dapi.kakao.com/v2/vision/text/ocr"
-
-# provider -> (variable holding the endpoint, its default, variable holding the secret)
-_VARIABLES: dict[str, tuple[str | None, str | None, str | None]] = {
-    "naver": ("NAVER_OCR_URL", None, "NAVER_OCR_SECRET"),
-    "kakao": ("KAKAO_OCR_URL", KAKAO_DEFAULT_URL, "KAKAO_REST_API_KEY"),
-    "jenti": ("JENTI_OCR_URL", None, None),
-    "tesseract": (None, None, None),
-}
-PROVIDERS = tuple(_VARIABLES)
-WEB_PROVIDERS = tuple(name for name in PROVIDERS if name != "tesseract")
 
 _LINE = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$")
 _QUOTED = re.compile(r"""^(["'])(.*?)\1\s*(?:#.*)?$""")  # "value", optionally followed by a # comment
@@ -56,6 +45,22 @@ class Secret:
 
     def __reduce__(self) -> tuple:  # pickling is fine (process pools), printing is not
         return (Secret, (self._value,))
+
+
+class CredentialSource(Protocol):
+    """Where one provider's endpoint and secret come from (a provider spec is one); None where it has none."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def url_variable(self) -> str | None: ...
+
+    @property
+    def default_url(self) -> str | None: ...
+
+    @property
+    def secret_variable(self) -> str | None: ...
 
 
 @dataclass(frozen=True)
@@ -114,17 +119,17 @@ def _check_url(name: str, value: str) -> str:
     return value
 
 
-def load_config(provider: str, environ: Mapping[str, str] | None = None, cwd: Path | None = None) -> ProviderConfig:
-    """Credentials for ``provider``; the process environment wins over ``.env``.
+def load_config(source: CredentialSource, environ: Mapping[str, str] | None = None,
+                cwd: Path | None = None) -> ProviderConfig:
+    """Credentials for the provider ``source`` describes; the process environment wins over ``.env``.
 
     Raises :class:`ConfigError` naming the first missing or empty variable, before any work.
     """
-    if provider not in _VARIABLES:
-        raise ConfigError(f"unknown provider {provider!r}; expected one of {', '.join(PROVIDERS)}")
+    provider = source.name
     environ = os.environ if environ is None else environ
     env_path = (Path.cwd() if cwd is None else cwd) / ENV_FILE
     env_file = read_env_file(env_path) if env_path.is_file() else {}
-    url_var, default_url, secret_var = _VARIABLES[provider]
+    url_var, default_url, secret_var = source.url_variable, source.default_url, source.secret_variable
     where = f" (set it in the environment or in {ENV_FILE} in the working directory)"
     url = None
     if url_var is not None:

@@ -18,6 +18,10 @@ class ConfigError(InputError):
     """Missing, empty or malformed credentials or endpoint. Names the variable, never its value. Exit code 2."""
 
 
+class EngineUnavailable(InputError):
+    """A local engine (or a model it needs) is not installed; the message says what to install. Exit code 2."""
+
+
 class ProviderError(RuntimeError):
     """A provider call that did not yield a usable answer; ``code`` is the provider's own code or the HTTP status."""
 

@@ -18,11 +18,16 @@ from PIL import Image, ImageOps
 
 from adapters.core.errors import InputError
 
-IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"})
+# Files ``discover`` collects. A name with one of these (or ``.gif``, which old results keys may
+# carry but which is never collected) ends in an image suffix that the stem rule drops.
+COLLECTABLE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"})
+IMAGE_NAME_SUFFIXES = COLLECTABLE_SUFFIXES | {".gif"}
+IMAGE_SUFFIXES = COLLECTABLE_SUFFIXES  # the older name, still imported by gt/
 _PIL_FORMATS = {"JPEG": "jpg", "MPO": "jpg", "PNG": "png", "TIFF": "tiff", "BMP": "bmp", "WEBP": "webp"}
 MIME_TYPES = {"jpg": "image/jpeg", "png": "image/png", "tiff": "image/tiff", "bmp": "image/bmp", "webp": "image/webp"}
 _SUFFIX_OF = {"jpg": ".jpg", "png": ".png", "tiff": ".tiff", "bmp": ".bmp", "webp": ".webp"}
-_EXIF_ORIENTATION = 0x0112
+EXIF_ORIENTATION = 0x0112
+_TURNED_ORIENTATIONS = (5, 6, 7, 8)  # EXIF orientations that swap width and height
 _JPEG_QUALITIES = (92, 85, 75, 65, 50)
 
 # Scanned pages are large, so Pillow's limit is raised; past twice this, Pillow raises
@@ -106,6 +111,29 @@ class PreparedImage:
         return (self.width, self.height) != (self.original_width, self.original_height)
 
 
+def image_stem(name: str) -> str:
+    """The key of an image named ``name``: its base name without an image suffix.
+
+    Old scripts keyed results by stem or by file name, and clients send file names (possibly
+    with Windows folders); all mean the stem. Only image suffixes are dropped, so ``scan.v2``
+    stays ``scan.v2``.
+    """
+    base = name.replace("\\", "/").rsplit("/", 1)[-1]
+    stem, dot, suffix = base.rpartition(".")
+    return stem if dot and f".{suffix.lower()}" in IMAGE_NAME_SUFFIXES and stem else base
+
+
+def needs_rotation(image: Image.Image) -> bool:
+    """True when the EXIF orientation says the pixels are stored turned or mirrored."""
+    return image.getexif().get(EXIF_ORIENTATION, 1) not in (1, None)
+
+
+def oriented_size(image: Image.Image) -> tuple[int, int]:
+    """Width and height as displayed, i.e. after the EXIF orientation is applied (nothing decoded)."""
+    turned = image.getexif().get(EXIF_ORIENTATION, 1) in _TURNED_ORIENTATIONS
+    return (image.height, image.width) if turned else image.size
+
+
 def discover(root: Path | str) -> list[ImageFile]:
     """Every image under ``root`` (recursively), sorted by key; duplicate stems name both files."""
     root = Path(root)
@@ -113,7 +141,7 @@ def discover(root: Path | str) -> list[ImageFile]:
         raise InputError(f"{root}: no such folder" if not root.exists() else f"{root}: not a folder")
     found: dict[str, ImageFile] = {}
     for path in sorted(root.rglob("*")):
-        if path.suffix.lower() not in IMAGE_SUFFIXES or not path.is_file():
+        if path.suffix.lower() not in COLLECTABLE_SUFFIXES or not path.is_file():
             continue
         key = path.stem
         if key in found:
@@ -121,7 +149,7 @@ def discover(root: Path | str) -> list[ImageFile]:
                              f"results are keyed by stem, so rename one")
         found[key] = ImageFile(key, path)
     if not found:
-        raise InputError(f"{root}: no images found (looked for {', '.join(sorted(IMAGE_SUFFIXES))}, recursively)")
+        raise InputError(f"{root}: no images found (looked for {', '.join(sorted(COLLECTABLE_SUFFIXES))}, recursively)")
     return [found[key] for key in sorted(found)]
 
 
@@ -181,8 +209,7 @@ def prepare(image: ImageFile, policy: ImagePolicy = ImagePolicy()) -> PreparedIm
             source = _PIL_FORMATS.get(opened.format or "")
             if source is None:
                 raise InputError(f"{image.path}: unsupported image format {opened.format!r}")
-            orientation = opened.getexif().get(_EXIF_ORIENTATION, 1)
-            upright = ImageOps.exif_transpose(opened) if orientation not in (1, None) else opened
+            upright = ImageOps.exif_transpose(opened) if needs_rotation(opened) else opened
             original = upright.size
             size = _fit(*original, policy.max_side)
             too_big = policy.max_bytes is not None and len(data) > policy.max_bytes

@@ -1,59 +1,22 @@
 """Loopback emulators of the OCR web services, for tests, demos and speed measurements.
 
-A real ``ThreadingHTTPServer`` on 127.0.0.1 speaks one provider's wire format: it checks the auth
-header, validates the request the way the service does, answers with that provider's body shape
-(rendered by :mod:`adapters.emulators.render`) and injects faults (:class:`Faults`). Answers come from
-ground truth (:class:`GtAnswers`), recorded real responses (:class:`RecordedAnswers`) or the local
-Tesseract engine (:class:`EngineAnswers`). The contract with the collector is
-``notes/EMULATOR_CONTRACT.md``.
-
-Endpoints: naver ``/custom/v1/1/emulator/general`` (an invoke URL), kakao ``/v2/vision/text/ocr``,
-jenti ``/evaluation``.
-
-Errors, as the services document them (CLOVA: NAVER Cloud "CLOVA OCR overview", response status
-codes; Kakao: Kakao Developers "REST API error code", common codes). Bodies are
-``{"code": "00xx", "message": ...}`` for CLOVA and ``{"code": -n, "msg": ...}`` for Kakao:
-
-==========================  =================================  ================================
-situation                   CLOVA (naver)                      Kakao
-==========================  =================================  ================================
-wrong path                  400 ``0001`` URL is invalid.       404 ``-2``
-missing / wrong secret      401 ``0002`` Secret key validate   401 ``-401`` (``Authorization:
-                            failed. (``X-OCR-SECRET``)         KakaoAK <key>``)
-malformed request           400 ``0011`` Request body invalid  400 ``-2`` (no ``image`` part,
-                            (no JSON, missing field, 2 images, not multipart, unreadable
-                            bad base64, unknown format/lang)   image)
-version not V1 / V2         400 ``0021`` Protocol version
-                            not support.
-quota exhausted             400 ``0023`` API request count     400 ``-10`` API limit has been
-                            reach the upper limit.             exceeded.
-rate limit (fault)          400 ``0025`` + ``Retry-After``     429 ``-1`` + ``Retry-After``
-enableTableDetection: true  400 ``0028`` (the emulated
-                            domain has no table extractor)
-unreadable image            200, ``images[0].inferResult``     (see malformed request)
-                            ``ERROR`` with a message
-server error (fault)        500 ``0500`` / 503 ``0501``        500 ``-1`` / 503 ``-7``
-==========================  =================================  ================================
-
-CLOVA documents ``0025`` with HTTP 400, and so does the emulator: a client must read the body
-code to tell a rate limit from a bad request (``Retry-After`` is added so tests run fast). Kakao
-documents no per-second code; ``-1`` ("internal error, retry") is used with 429. Light-OCR
-(jenti) has no auth and no documented errors; the emulator answers ``{"error": "..."}`` (what
-``jenti.parse`` reads as an error) with 400 (no ``file`` part, unreadable image), 429 (quota,
-rate limit) or 5xx. Error messages are the documented CLOVA texts plus a detail; Kakao and
-Light-OCR message texts are the emulator's own wording.
+A real ``ThreadingHTTPServer`` on 127.0.0.1 speaks one provider's wire format, as that
+provider's module describes it (its spec's :class:`~adapters.providers.registry.Emulation`): it
+checks the auth header, validates the request the way the service does, answers with that
+provider's body shape and error bodies (documented codes and statuses are in each provider
+module) and injects faults (:class:`Faults`). Answers come from ground truth, recorded real
+responses or a local engine (:mod:`adapters.emulators.answers`). The contract with the collector
+is ``notes/EMULATOR_CONTRACT.md``.
 
 Faults are drawn from ``random.Random(seed)``, one draw per request that picks at most one of
 drop / rate limit / 5xx / truncate (so their rates must add up to at most 1). ``fail_first`` and
 ``quota`` are deterministic. Order of checks per request: read body, added latency, drop, path
 and method, auth, quota, validation, ``fail_first``, rate limit, 5xx, then the answer (truncated
-or whole). Only whole successful answers count toward the quota.
+or whole). Only whole successful answers count toward the quota. A rate limit carries
+``Retry-After`` (so tests run fast) whatever status the provider uses for it.
 """
 from __future__ import annotations
 
-import base64
-import binascii
-import hmac
 import io
 import ipaddress
 import json
@@ -65,30 +28,20 @@ import threading
 import time
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Mapping
 from urllib.parse import urlsplit
 
 from PIL import Image, UnidentifiedImageError
 
-from adapters.providers import tesseract
-
-from adapters.emulators import render as wire_render
 from adapters.core.errors import InputError, PermanentError
-from adapters.core.multipart import MultipartError, Part
-from adapters.core.multipart import parse as _split_multipart
-from adapters.core.schema import Item
-from gt.reader import read_annotations
+from adapters.core.images import image_stem, oriented_size
+from adapters.emulators.answers import (Answer, Answers, EngineAnswers, GtAnswers, ReceivedImage,  # noqa: F401
+                                        RecordedAnswers)
+from adapters.providers import registry
+from adapters.providers.registry import EmulatedRequest, Emulation, ProviderSpec, RequestRejected
 
 log = logging.getLogger("bench.emulator")
 
-PROVIDERS = ("naver", "kakao", "jenti")
-PATHS = {"naver": "/custom/v1/1/emulator/general", "kakao": "/v2/vision/text/ocr", "jenti": "/evaluation"}
-URL_ENV = {"naver": "NAVER_OCR_URL", "kakao": "KAKAO_OCR_URL", "jenti": "JENTI_OCR_URL"}
-SECRET_ENV = {"naver": "NAVER_OCR_SECRET", "kakao": "KAKAO_REST_API_KEY"}
-NAVER_FORMATS = frozenset({"jpg", "jpeg", "png", "pdf", "tif", "tiff"})
-NAVER_LANGS = frozenset({"ko", "ja", "zh-TW"})
-IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".gif"})
 MAX_BODY = 64 * 1024 * 1024
 _CHUNK_SIZE = re.compile(rb"[0-9a-fA-F]{1,16}")  # int(x, 16) alone would take -1, 0x10, 1_0
 _SOCKET_TIMEOUT = 30.0
@@ -151,260 +104,28 @@ class RequestRecord:
     fault: str = ""
 
 
-@dataclass(frozen=True)
-class ReceivedImage:
-    """The image of one request: name as sent, the stem answers are keyed by, bytes and size."""
-
-    name: str
-    stem: str
-    data: bytes
-    width: int
-    height: int
+def emulation_of(provider: str | ProviderSpec) -> ProviderSpec:
+    """The spec of an emulated provider; one without an emulator is an input error naming those with one."""
+    spec = registry.get(provider) if isinstance(provider, str) else provider
+    if spec.emulation is None:
+        emulated = ", ".join(s.name for s in registry.emulated())
+        raise InputError(f"{spec.name} has no emulator (emulated providers: {emulated})")
+    return spec
 
 
-@dataclass(frozen=True)
-class Answer:
-    """Items to render in the provider's shape, or a recorded body to send byte for byte."""
-
-    items: tuple[Item, ...] = ()
-    verbatim: bytes | None = None
-
-
-class Answers(Protocol):
-    """A source of answers, keyed by image stem; an unknown stem gets an empty answer."""
-
-    def answer(self, image: ReceivedImage) -> Answer: ...
-
-    def describe(self) -> str: ...
-
-
-def _oriented_size(img: Image.Image) -> tuple[int, int]:
-    orientation = img.getexif().get(0x0112, 1)
-    return (img.height, img.width) if orientation in (5, 6, 7, 8) else img.size
-
-
-def _index_images(images_dir: Path) -> dict[str, Path]:
-    index: dict[str, Path] = {}
-    for path in sorted(images_dir.rglob("*")):
-        if path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES:
-            if path.stem in index:
-                raise InputError(f"two images with the stem {path.stem!r}: {index[path.stem]} and {path}")
-            index[path.stem] = path
-    return index
-
-
-class GtAnswers:
-    """Answers from ``<gt_dir>/<stem>.txt`` (``gt_`` prefix allowed); ``###`` words left out.
-
-    With ``images_dir``, boxes are scaled from the original image's size (EXIF orientation
-    applied) to the size of the image received, as the real services answer in the sent scale.
-    """
-
-    def __init__(self, gt_dir: Path | str, images_dir: Path | str | None = None) -> None:
-        self.gt_dir = Path(gt_dir)
-        annotations = read_annotations(self.gt_dir)
-        self._items = {
-            stem: tuple(Item(polygon=w.points, text=w.text) for w in words if w.care)
-            for stem, words in annotations.images.items()
-        }
-        self.images_dir = None if images_dir is None else Path(images_dir)
-        if self.images_dir is not None and not self.images_dir.is_dir():
-            raise InputError(f"{self.images_dir}: no such folder of images")
-        self._originals = {} if self.images_dir is None else _index_images(self.images_dir)
-        self._sizes: dict[str, tuple[int, int]] = {}
-        self._lock = threading.Lock()
-
-    def describe(self) -> str:
-        scaled = f", boxes scaled to the images in {self.images_dir}" if self.images_dir else ""
-        return f"ground truth of {len(self._items)} images from {self.gt_dir}{scaled}"
-
-    def _original_size(self, stem: str) -> tuple[int, int] | None:
-        path = self._originals.get(stem)
-        if path is None:
-            return None
-        with self._lock:
-            if stem not in self._sizes:
-                try:
-                    with Image.open(path) as img:
-                        self._sizes[stem] = _oriented_size(img)
-                except (OSError, UnidentifiedImageError) as exc:
-                    log.warning("%s: cannot read the original image to scale boxes (%s)", path, exc)
-                    return None
-            return self._sizes[stem]
-
-    def answer(self, image: ReceivedImage) -> Answer:
-        items = self._items.get(image.stem, ())
-        size = self._original_size(image.stem)
-        if not items or size is None or size == (image.width, image.height):
-            return Answer(items=items)
-        sx, sy = image.width / size[0], image.height / size[1]
-        return Answer(items=tuple(
-            Item(polygon=tuple((x * sx, y * sy) for x, y in item.polygon) if item.polygon else None,
-                 text=item.text, confidence=item.confidence, granularity=item.granularity)
-            for item in items))
-
-
-class RecordedAnswers:
-    """Serves ``<dir>/<stem>.json`` byte for byte: real recorded provider bodies."""
-
-    def __init__(self, directory: Path | str) -> None:
-        self.directory = Path(directory)
-        if not self.directory.is_dir():
-            raise InputError(f"{self.directory}: no such folder of recorded responses")
-        self._root = self.directory.resolve()
-
-    def describe(self) -> str:
-        return f"recorded responses from {self.directory}"
-
-    def answer(self, image: ReceivedImage) -> Answer:
-        path = (self.directory / f"{image.stem}.json").resolve()
-        if path.parent != self._root or not path.is_file():  # unknown, or a name escaping the folder
-            return Answer()
-        return Answer(verbatim=path.read_bytes())
-
-
-class EngineAnswers:
-    """Runs the local Tesseract engine on the bytes received."""
-
-    def __init__(self, lang: str = tesseract.DEFAULT_LANG, psm: int = tesseract.DEFAULT_PSM) -> None:
-        problem = tesseract.available(lang)
-        if problem:
-            raise tesseract.TesseractUnavailable(problem)
-        self.lang, self.psm = lang, psm
-
-    def describe(self) -> str:
-        return f"the local Tesseract engine (lang {self.lang}, psm {self.psm})"
-
-    def answer(self, image: ReceivedImage) -> Answer:
-        raw = tesseract.recognize(image.data, lang=self.lang, psm=self.psm)
-        return Answer(items=tesseract.parse(raw).items)
-
-
-# ---------------------------------------------------------------- request parsing (pure)
-
-class _Invalid(Exception):
-    """A request the service would refuse: the error kind of wire_render and a detail."""
-
-    def __init__(self, kind: str, detail: str) -> None:
-        super().__init__(detail)
-        self.kind, self.detail = kind, detail
-
-
-@dataclass
-class _Request:
-    name: str = ""
-    stem: str = ""
-    data: bytes = b""
-    version: str = "V2"
-    request_id: str = ""
-    invalid: _Invalid | None = None
-
-
-def parse_multipart(body: bytes, content_type: str) -> dict[str, Part]:
-    """The parts of a ``multipart/form-data`` body by field name (first part wins)."""
-    try:
-        return _split_multipart(body, content_type)
-    except MultipartError as exc:
-        raise _Invalid("body", str(exc)) from None
-
-
-def _image_stem(file_name: str) -> str:
-    base = file_name.replace("\\", "/").rsplit("/", 1)[-1]
-    stem, dot, _ = base.rpartition(".")
-    return stem if dot and stem else base
-
-
-def _require(condition: bool, kind: str, detail: str) -> None:
-    if not condition:
-        raise _Invalid(kind, detail)
-
-
-def _naver_message(message: Any, request: _Request, multipart: bool) -> None:
-    _require(isinstance(message, dict), "body", "the body must be a JSON object")
-    version = message.get("version")
-    if isinstance(message.get("images"), list) and message["images"] and isinstance(message["images"][0], dict):
-        name = message["images"][0].get("name")
-        if isinstance(name, str):
-            request.name = request.stem = name  # CLOVA names are stems already
-    _require(isinstance(version, str), "body", "'version' is required")
-    _require(version in ("V1", "V2"), "version", f"version {version!r} (use V1 or V2)")
-    request.version = version
-    request_id = message.get("requestId")
-    _require(isinstance(request_id, str) and bool(request_id), "body", "'requestId' must be a non-empty string")
-    request.request_id = request_id
-    timestamp = message.get("timestamp")
-    _require(isinstance(timestamp, int) and not isinstance(timestamp, bool), "body",
-             "'timestamp' must be an integer (milliseconds)")
-    lang = message.get("lang")
-    if lang is not None:
-        _require(isinstance(lang, str) and all(code.strip() in NAVER_LANGS for code in lang.split(",")), "body",
-                 f"'lang' {lang!r}: use ko, ja, zh-TW or a comma-separated list of them")
-    images = message.get("images")
-    _require(isinstance(images, list) and len(images) == 1, "body", "'images' must be a list with exactly one image")
-    image = images[0]
-    _require(isinstance(image, dict), "body", "images[0] must be an object")
-    fmt = image.get("format")
-    _require(isinstance(fmt, str) and fmt.lower() in NAVER_FORMATS, "body",
-             f"images[0].format {fmt!r} (use one of {', '.join(sorted(NAVER_FORMATS))})")
-    _require(isinstance(image.get("name"), str) and bool(image["name"]), "body", "images[0].name is required")
-    if message.get("enableTableDetection") is True:
-        raise _Invalid("table", "")
-    if multipart:
-        return
-    data = image.get("data")
-    if data is None:
-        _require(image.get("url") is None, "body", "images[0].url: the emulator never fetches URLs; send data")
-        raise _Invalid("body", "images[0].data (base64) or images[0].url is required")
-    _require(isinstance(data, str), "body", "images[0].data must be a base64 string")
-    try:
-        request.data = base64.b64decode(data, validate=True)
-    except (binascii.Error, ValueError):
-        raise _Invalid("body", "images[0].data is not valid base64") from None
-
-
-def parse_request(provider: str, headers: Any, body: bytes) -> _Request:
+def parse_request(emulation: Emulation, headers: Mapping[str, str], body: bytes) -> EmulatedRequest:
     """Validate one request body and find the image it names; never raises."""
-    request = _Request()
-    content_type = headers.get("Content-Type", "") or ""
     try:
-        if provider == "naver":
-            multipart = content_type.lower().startswith("multipart/")
-            if multipart:
-                parts = parse_multipart(body, content_type)
-                _require("message" in parts, "body", "multipart request without a 'message' part")
-                try:
-                    message = json.loads(parts["message"].data.decode("utf-8"))
-                except (UnicodeDecodeError, json.JSONDecodeError):
-                    raise _Invalid("body", "the 'message' part is not JSON") from None
-                _naver_message(message, request, multipart=True)
-                _require("file" in parts and bool(parts["file"].data), "body", "multipart request without a 'file' part")
-                request.data = parts["file"].data
-            else:
-                try:
-                    message = json.loads(body.decode("utf-8"))
-                except (UnicodeDecodeError, json.JSONDecodeError):
-                    raise _Invalid("body", "the body is not JSON") from None
-                _naver_message(message, request, multipart=False)
-        else:
-            field_name = "image" if provider == "kakao" else "file"
-            parts = parse_multipart(body, content_type)
-            part = parts.get(field_name)
-            if part is not None:
-                request.name = part.filename or field_name
-                request.stem = _image_stem(request.name)
-            _require(part is not None, "body", f"the multipart field {field_name!r} is required")
-            _require(bool(part.data), "body", f"the multipart field {field_name!r} is empty")
-            request.data = part.data
-    except _Invalid as exc:
-        request.invalid = exc
-    return request
+        return emulation.parse_request(headers, body)
+    except RequestRejected as exc:  # a provider that raises instead of returning an invalid request
+        return EmulatedRequest(invalid=exc)
 
 
 def _inspect_image(data: bytes) -> tuple[int, int]:
     """Size of the image as displayed (EXIF orientation applied); ValueError when unreadable."""
     try:
         with Image.open(io.BytesIO(data)) as img:
-            return _oriented_size(img)
+            return oriented_size(img)
     except (UnidentifiedImageError, OSError, SyntaxError, Image.DecompressionBombError) as exc:
         raise ValueError(f"not a readable image ({type(exc).__name__})") from None
 
@@ -470,7 +191,7 @@ class _Handler(BaseHTTPRequestHandler):
             log.exception("emulator: unexpected error while answering %s", self.path)
             self.close_connection = True
             try:
-                status, body = wire_render.error(emulator.provider, "server", "emulator internal error")
+                status, body = emulator.emulation.error("server", "emulator internal error")
                 emulator._send(self, status, json.dumps(body).encode(), {})
             except OSError:
                 pass
@@ -483,7 +204,7 @@ def _read_body(handler: BaseHTTPRequestHandler) -> bytes | None:
         while True:
             size_field = handler.rfile.readline(1024).split(b";")[0].strip()
             if not _CHUNK_SIZE.fullmatch(size_field):
-                raise _Invalid("body", f"bad chunked encoding (chunk size {size_field[:20]!r})")
+                raise RequestRejected("body", f"bad chunked encoding (chunk size {size_field[:20]!r})")
             size = int(size_field, 16)
             if size == 0:
                 while handler.rfile.readline(1024) not in (b"\r\n", b"\n", b""):
@@ -497,7 +218,7 @@ def _read_body(handler: BaseHTTPRequestHandler) -> bytes | None:
     try:
         length = int(handler.headers.get("Content-Length") or 0)
     except ValueError:
-        raise _Invalid("body", "Content-Length is not a number") from None
+        raise RequestRejected("body", "Content-Length is not a number") from None
     if length < 0 or length > MAX_BODY:
         return None
     return handler.rfile.read(length) if length else b""
@@ -517,11 +238,12 @@ def _loopback(host: str) -> str:
 class Emulator:
     """One provider's emulated service; use as a context manager or call start() / stop()."""
 
-    def __init__(self, provider: str, answers: Answers, faults: Faults = Faults(),
+    def __init__(self, provider: str | ProviderSpec, answers: Answers, faults: Faults = Faults(),
                  secret: str | None = None, host: str = "127.0.0.1", port: int = 0) -> None:
-        if provider not in PROVIDERS:
-            raise ValueError(f"unknown provider {provider!r}; choose one of {', '.join(PROVIDERS)}")
-        self.provider = provider
+        self.spec = emulation_of(provider)
+        assert self.spec.emulation is not None
+        self.emulation: Emulation = self.spec.emulation
+        self.provider = self.spec.name
         self.answers = answers
         self.faults = faults
         self._secret = secret
@@ -572,7 +294,7 @@ class Emulator:
 
     @property
     def url(self) -> str:
-        return f"http://{self.host}:{self.port}{PATHS[self.provider]}"
+        return f"http://{self.host}:{self.port}{self.emulation.path}"
 
     @property
     def requests(self) -> list[RequestRecord]:
@@ -584,7 +306,7 @@ class Emulator:
         with self._lock:
             if image_name in self._per_image:
                 return self._per_image[image_name]
-            return self._per_image.get(_image_stem(image_name), 0)
+            return self._per_image.get(image_stem(image_name), 0)
 
     # -- one request
     def _send(self, handler: BaseHTTPRequestHandler, status: int, body: bytes, headers: dict[str, str]) -> None:
@@ -624,15 +346,9 @@ class Emulator:
         return "", 0
 
     def _authorized(self, handler: BaseHTTPRequestHandler) -> bool:
-        if self._secret is None or self.provider == "jenti":
+        if self._secret is None or self.emulation.authorized is None:
             return True
-        if self.provider == "naver":
-            sent = handler.headers.get("X-OCR-SECRET") or ""
-        else:
-            scheme, _, sent = (handler.headers.get("Authorization") or "").strip().partition(" ")
-            if scheme != "KakaoAK":
-                return False
-        return hmac.compare_digest(sent.strip().encode("utf-8"), self._secret.encode("utf-8"))
+        return self.emulation.authorized(handler.headers, self._secret)
 
     def _quota_left(self, reserve: bool) -> bool:
         with self._lock:
@@ -644,21 +360,21 @@ class Emulator:
 
     def _error(self, handler: BaseHTTPRequestHandler, stem: str, kind: str, detail: str = "",
                fault: str = "", headers: dict[str, str] | None = None) -> None:
-        status, body = wire_render.error(self.provider, kind, detail)
+        status, body = self.emulation.error(kind, detail)
         self._finish(handler, stem, status, body, fault, headers)
 
     def _handle(self, handler: BaseHTTPRequestHandler) -> None:
         handler.arrived = time.monotonic()  # type: ignore[attr-defined]
         try:
             body = _read_body(handler)
-        except _Invalid as exc:
+        except RequestRejected as exc:
             handler.close_connection = True
             return self._error(handler, "", exc.kind, exc.detail)
         if body is None:
             handler.close_connection = True
             self._error(handler, "", "too_large", f"over {MAX_BODY // (1024 * 1024)} MB")
             return
-        request = parse_request(self.provider, handler.headers, body)
+        request = parse_request(self.emulation, handler.headers, body)
         stem = request.stem
         if stem:
             with self._lock:
@@ -680,7 +396,7 @@ class Emulator:
                 pass
             return
         path = urlsplit(handler.path).path
-        if path.rstrip("/") != PATHS[self.provider]:
+        if path.rstrip("/") != self.emulation.path:
             return self._error(handler, stem, "url", f"no API at {path}")
         if handler.command != "POST":
             return self._error(handler, stem, "method", f"{handler.command} is not supported; use POST")
@@ -699,14 +415,11 @@ class Emulator:
             return self._error(handler, stem, "server" if server_status == 500 else "unavailable", fault="error")
         self._answer(handler, request, fault)
 
-    def _bad_image(self, handler: BaseHTTPRequestHandler, request: _Request, reason: str, fault: str) -> None:
-        if self.provider == "naver":
-            body = wire_render.naver_image_error(name=request.name, message=f"Image read failed: {reason}",
-                                                 version=request.version, request_id=request.request_id)
-            return self._finish(handler, request.stem, 200, body, fault)
-        return self._error(handler, request.stem, "bad_image", reason, fault)
+    def _bad_image(self, handler: BaseHTTPRequestHandler, request: EmulatedRequest, reason: str, fault: str) -> None:
+        status, body = self.emulation.bad_image(request, reason)
+        self._finish(handler, request.stem, status, body, fault)
 
-    def _answer(self, handler: BaseHTTPRequestHandler, request: _Request, fault: str) -> None:
+    def _answer(self, handler: BaseHTTPRequestHandler, request: EmulatedRequest, fault: str) -> None:
         stem = request.stem
         try:
             width, height = _inspect_image(request.data)
@@ -720,11 +433,5 @@ class Emulator:
             return self._error(handler, stem, "quota")
         if answer.verbatim is not None:
             return self._finish(handler, stem, 200, answer.verbatim, fault)
-        if self.provider == "naver":
-            body = wire_render.naver_success(answer.items, name=request.name, width=width, height=height,
-                                             version=request.version, request_id=request.request_id)
-        elif self.provider == "kakao":
-            body = wire_render.kakao_success(answer.items)
-        else:
-            body = wire_render.jenti_success(answer.items)
+        body = self.emulation.success(answer.items, request, width, height)
         self._finish(handler, stem, 200, body, fault)

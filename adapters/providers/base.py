@@ -18,15 +18,16 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
-import requests
-from requests.adapters import HTTPAdapter
-
 from adapters.core.errors import (AuthError, PermanentError, ProviderError, QuotaExhausted, RateLimited,
                              TransientError)
 from adapters.core.images import ImageFile, ImagePolicy, PreparedImage, prepare
 from adapters.core.schema import ImageResult
+from adapters.providers import registry
+from adapters.providers.registry import Settings
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # requests is imported where a call is made: listing providers (the CLI) must stay fast
+    import requests
+
     from adapters.core.credentials import ProviderConfig
 
 
@@ -212,8 +213,10 @@ def short_message(value: Any, limit: int = 200) -> str:
 
 # --- HTTP transport --------------------------------------------------------------------------
 
-def _transport_verdict(exc: requests.RequestException) -> Verdict:
+def _transport_verdict(exc: "requests.RequestException") -> Verdict:
     """Connection-level trouble, described by exception type only (messages can carry URLs)."""
+    import requests
+
     reason = type(exc).__name__
     inner = getattr(exc, "__context__", None) or (exc.args[0] if exc.args else None)
     if isinstance(inner, BaseException):
@@ -246,12 +249,15 @@ class HttpProvider(Provider):
         self._restore = restore
         self._pool_size = pool_size
         self._local = threading.local()
-        self._sessions: list[requests.Session] = []
+        self._sessions: list["requests.Session"] = []
         self._lock = threading.Lock()
 
-    def _session(self) -> requests.Session:
+    def _session(self) -> "requests.Session":
         session = getattr(self._local, "session", None)
         if session is None:
+            import requests
+            from requests.adapters import HTTPAdapter
+
             session = requests.Session()
             session.trust_env = False  # no proxies or .netrc: requests go exactly where configured
             adapter = HTTPAdapter(max_retries=0, pool_connections=1, pool_maxsize=self._pool_size)
@@ -268,6 +274,8 @@ class HttpProvider(Provider):
         return attempt
 
     def send(self, image: PreparedImage, timeout: float, gate: Gate) -> Attempt | None:
+        import requests
+
         request = self._build(image)  # body built (base64, multipart) before the token is taken
         session = self._session()
         if not gate():
@@ -301,30 +309,10 @@ class HttpProvider(Provider):
             self._sessions.clear()
 
 
-# --- the four providers ------------------------------------------------------------------------
+# --- choosing one --------------------------------------------------------------------------------
 
-def make_provider(config: "ProviderConfig", lang: str | None = None, psm: int | None = None,
-                  pool_size: int = 16) -> Provider:
-    """The provider named by ``config``. The secret stays wrapped until a request is built."""
-    from adapters.providers import jenti, kakao, naver  # provider modules import this one
-
-    name = config.provider
-    if name == "naver":
-        def build_naver(image: PreparedImage) -> HttpRequest:
-            return naver.build_request(image, config.url, config.secret.reveal(), lang)
-        return HttpProvider(name, build_naver, naver.classify, naver.POLICY, pool_size=pool_size, parse=naver.parse)
-    if name == "kakao":
-        def build_kakao(image: PreparedImage) -> HttpRequest:
-            return kakao.build_request(image, config.url, config.secret.reveal())
-        return HttpProvider(name, build_kakao, kakao.classify, kakao.POLICY, kakao.scale_boxes, pool_size,
-                            parse=kakao.parse)
-    if name == "jenti":
-        def build_jenti(image: PreparedImage) -> HttpRequest:
-            return jenti.build_request(image, config.url)
-        return HttpProvider(name, build_jenti, jenti.classify, jenti.POLICY, pool_size=pool_size, parse=jenti.parse)
-    if name == "tesseract":
-        from adapters.providers import tesseract
-        from adapters.providers.tesseract import TesseractProvider
-        return TesseractProvider(lang or tesseract.DEFAULT_LANG,
-                                 tesseract.DEFAULT_PSM if psm is None else psm, processes=pool_size)
-    raise ValueError(f"unknown provider {name!r}")
+def make_provider(config: "ProviderConfig", settings: Settings = Settings()) -> Provider:
+    """The provider named by ``config``, made by its module. The secret stays wrapped until a
+    request is built; options the provider leaves unset get its defaults."""
+    spec = registry.get(config.provider)
+    return spec.make(config, spec.settings(settings))

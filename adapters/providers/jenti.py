@@ -1,4 +1,7 @@
-"""Jenti Light-OCR API (``POST /evaluation``): response parsing.
+"""Jenti Light-OCR API (``POST /evaluation``): all the tool knows about it, registered as ``PROVIDER``.
+
+Response parsing, request building and answer classification (``bench collect``), the emulated
+service (``bench emulate``; its success body is also what ``bench serve`` answers), price.
 
 Success: ``{"<text>": [x1, y1, x2, y2, x3, y3, x4, y4], ...}``. The shape is lossy (a word
 that appears twice keeps only one box) and has no confidences; an empty object means no
@@ -6,10 +9,17 @@ text was found. Anything else (``{"error": "..."}``) is an error for that image.
 """
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
+from adapters.core.credentials import ProviderConfig
+from adapters.core.images import ImagePolicy, PreparedImage
+from adapters.core.pricing import Price
 from adapters.core.schema import ImageResult, Item
+from adapters.providers.base import (HttpAnswer, HttpProvider, HttpRequest, Outcome, Verdict, by_status, json_body,
+                                     short_message, unparseable)
+from adapters.providers.registry import WEB, EmulatedRequest, Emulation, ProviderSpec, Settings
 from adapters.providers.response_fields import ResponseFormatError, flat_quad
+from adapters.providers.wire import file_upload, quad, whole
 
 NAME = "jenti"
 
@@ -39,18 +49,15 @@ def parse(raw: Any) -> ImageResult:
 
 # --- request building and answer classification (bench collect) ---------------------------------
 
-from urllib3.filepost import encode_multipart_formdata as _multipart
-
-from adapters.core.images import ImagePolicy, PreparedImage
-from adapters.providers.base import HttpAnswer, HttpRequest, Outcome, Verdict, by_status, json_body, short_message, unparseable
-
 # The Light-OCR server decodes whatever OpenCV reads, so images go out as they are.
 POLICY = ImagePolicy()
 
 
 def build_request(image: PreparedImage, url: str) -> HttpRequest:
     """Multipart POST with the image in field ``file``; Light-OCR has no authentication."""
-    body, content_type = _multipart({"file": (image.file_name, image.data, image.mime_type)})
+    from urllib3.filepost import encode_multipart_formdata  # imported on first use: listing providers stays fast
+
+    body, content_type = encode_multipart_formdata({"file": (image.file_name, image.data, image.mime_type)})
     return HttpRequest(url, {"Content-Type": content_type}, body)
 
 
@@ -71,3 +78,77 @@ def classify(answer: HttpAnswer) -> Verdict:
     if reason is not None:
         return Verdict(Outcome.PERMANENT, "Light-OCR error", short_message(reason), body=body)
     return by_status(answer, body, "unexpected_response", "values are not [x1, y1, ..., x4, y4] boxes")
+
+
+def make(config: ProviderConfig, settings: Settings) -> HttpProvider:
+    """The collecting provider (no credentials: only the endpoint)."""
+    def build(image: PreparedImage) -> HttpRequest:
+        assert config.url is not None  # load_config guarantees it
+        return build_request(image, config.url)
+    return HttpProvider(NAME, build, classify, POLICY, pool_size=settings.pool_size, parse=parse)
+
+
+# --- the emulated service (bench emulate; its success body is also bench serve's /evaluation) -----
+# Light-OCR has no auth and no documented errors: bodies are {"error": ...} (what parse() reads as
+# an error) in our wording. kind -> (HTTP status, message).
+
+PATH = "/evaluation"
+_ERRORS: dict[str, tuple[int, str]] = {
+    "url": (404, "Not Found"),
+    "body": (400, "Bad Request"),
+    "bad_image": (400, "cannot read the image"),
+    "quota": (429, "API request limit exceeded"),
+    "rate_limit": (429, "Too Many Requests"),
+    "method": (405, "Method Not Allowed"),
+    "too_large": (413, "Request Entity Too Large"),
+    "server": (500, "Internal Server Error"),
+    "unavailable": (503, "Service Unavailable"),
+}
+
+
+def error(kind: str, detail: str = "") -> tuple[int, dict[str, Any]]:
+    """``(status, body)`` of the emulated error of this kind; ``detail`` is appended to the message."""
+    status, message = _ERRORS[kind]
+    return status, {"error": f"{message}: {detail}" if detail else message}
+
+
+def parse_request(headers: Mapping[str, str], body: bytes) -> EmulatedRequest:
+    """A multipart upload with the image in field ``file``."""
+    return file_upload(headers, body, "file")
+
+
+def render_success(items: Sequence[Item]) -> dict[str, Any]:
+    """A Light-OCR body: ``{text: [x1, y1, ..., x4, y4]}`` with integer coordinates.
+
+    Keyed by text, so a repeated text keeps its last box (as the real service's ``dict`` does);
+    items without geometry cannot be expressed and are left out.
+    """
+    body: dict[str, Any] = {}
+    for item in items:
+        if item.polygon is not None:
+            body[item.text] = [whole(v) for point in quad(item.polygon) for v in point]
+    return body
+
+
+def _success(items: Sequence[Item], request: EmulatedRequest, width: int, height: int) -> dict[str, Any]:
+    return render_success(items)
+
+
+PROVIDER = ProviderSpec(
+    name=NAME,
+    title="Light-OCR",
+    kind=WEB,
+    looks_like=looks_like,
+    parse=parse,
+    make=make,
+    price=Price(
+        provider=NAME, unit="self-hosted", krw_per_1000=0.0, usd_per_1000=0.0, free_quota="n/a",
+        source="self-hosted Light-OCR API: no per-call fee", checked="2026-11-25",
+        note="API cost only; server cost not included",
+    ),
+    url_variable="JENTI_OCR_URL",
+    setup_help="JENTI_OCR_URL (e.g. http://host:5000/evaluation)",
+    emulation=Emulation(path=PATH, parse_request=parse_request, success=_success, error=error),
+    empty_answer={},
+    order=30,
+)

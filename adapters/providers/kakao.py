@@ -1,4 +1,7 @@
-"""Kakao Vision OCR v2 (``/v2/vision/text/ocr``): response parsing.
+"""Kakao Vision OCR v2 (``/v2/vision/text/ocr``): all the tool knows about it, registered as ``PROVIDER``.
+
+Response parsing, request building, answer classification and box scale-back (``bench collect``),
+the emulated service (``bench emulate``), price.
 
 Success: ``{"result": [{"boxes": [[x, y] x4], "recognition_words": ["..."]}]}``; no
 confidences. Each result is a detected text region (often a whole line, with syllables
@@ -7,10 +10,18 @@ exceeded."}``.
 """
 from __future__ import annotations
 
-from typing import Any, Mapping
+import hmac
+from typing import Any, Mapping, Sequence
 
+from adapters.core.credentials import ProviderConfig
+from adapters.core.images import ImagePolicy, PreparedImage
+from adapters.core.pricing import Price
 from adapters.core.schema import ImageResult, Item
+from adapters.providers.base import (HttpAnswer, HttpProvider, HttpRequest, Outcome, Verdict, by_status, json_body,
+                                     short_message, unparseable)
+from adapters.providers.registry import WEB, EmulatedRequest, Emulation, ProviderSpec, Settings
 from adapters.providers.response_fields import ResponseFormatError, point_pairs
+from adapters.providers.wire import file_upload, whole
 
 NAME = "kakao"
 
@@ -53,11 +64,7 @@ def parse(raw: Any) -> ImageResult:
 
 # --- request building, answer classification and box scale-back (bench collect) ----------------
 
-from urllib3.filepost import encode_multipart_formdata as _multipart
-
-from adapters.core.images import ImagePolicy, PreparedImage
-from adapters.providers.base import HttpAnswer, HttpRequest, Outcome, Verdict, by_status, json_body, short_message, unparseable
-
+DEFAULT_URL = "https://dapi.kakao.com/v2/vision/text/ocr"
 # Vision OCR wants small images: over 1024 px on the long side or over 1 MB is resized first.
 MAX_SIDE = 1024
 MAX_BYTES = 1_000_000
@@ -85,7 +92,9 @@ _CODE_OUTCOMES = {
 
 def build_request(image: PreparedImage, url: str, key: str) -> HttpRequest:
     """Multipart POST with the image in field ``image`` and ``Authorization: KakaoAK <key>``."""
-    body, content_type = _multipart({"image": (image.file_name, image.data, image.mime_type)})
+    from urllib3.filepost import encode_multipart_formdata  # imported on first use: listing providers stays fast
+
+    body, content_type = encode_multipart_formdata({"image": (image.file_name, image.data, image.mime_type)})
     return HttpRequest(url, {"Authorization": f"KakaoAK {key}", "Content-Type": content_type}, body)
 
 
@@ -131,3 +140,88 @@ def scale_boxes(raw: Any, scale: tuple[float, float]) -> Any:
         results.append(entry)
     out["result"] = results
     return out
+
+
+def make(config: ProviderConfig, settings: Settings) -> HttpProvider:
+    """The collecting provider; the key stays wrapped until a request is built."""
+    def build(image: PreparedImage) -> HttpRequest:
+        assert config.url is not None and config.secret is not None  # load_config guarantees both
+        return build_request(image, config.url, config.secret.reveal())
+    return HttpProvider(NAME, build, classify, POLICY, scale_boxes, settings.pool_size, parse=parse)
+
+
+# --- the emulated service (bench emulate) ----------------------------------------------------------
+# Codes from the Kakao Developers REST API error code table (common codes); the messages are our
+# wording. kind -> (HTTP status, code, message). Kakao documents no per-second limit code: -1
+# ("internal error, retry") is sent with 429.
+
+PATH = "/v2/vision/text/ocr"
+_ERRORS: dict[str, tuple[int, int, str]] = {
+    "url": (404, -2, "no such API"),
+    "auth": (401, -401, "invalid app key"),
+    "body": (400, -2, "invalid request parameters"),
+    "bad_image": (400, -2, "the image cannot be read"),
+    "quota": (400, -10, "API limit has been exceeded."),
+    "rate_limit": (429, -1, "too many requests; retry later"),
+    "method": (405, -2, "method not allowed"),
+    "too_large": (413, -2, "request too large"),
+    "server": (500, -1, "internal server error"),
+    "unavailable": (503, -7, "service temporarily unavailable"),
+}
+
+
+def error(kind: str, detail: str = "") -> tuple[int, dict[str, Any]]:
+    """``(status, body)`` of Kakao's error of this kind; ``detail`` is appended to the message."""
+    status, number, message = _ERRORS[kind]
+    return status, {"code": number, "msg": f"{message}: {detail}" if detail else message}
+
+
+def authorized(headers: Mapping[str, str], secret: str) -> bool:
+    """Kakao's key travels as ``Authorization: KakaoAK <key>``."""
+    scheme, _, sent = (headers.get("Authorization") or "").strip().partition(" ")
+    if scheme != "KakaoAK":
+        return False
+    return hmac.compare_digest(sent.strip().encode("utf-8"), secret.encode("utf-8"))
+
+
+def parse_request(headers: Mapping[str, str], body: bytes) -> EmulatedRequest:
+    """A multipart upload with the image in field ``image``."""
+    return file_upload(headers, body, "image")
+
+
+def render_success(items: Sequence[Item]) -> dict[str, Any]:
+    """A Kakao Vision OCR v2 body: one result per item, integer corner points (items without
+    geometry cannot be expressed and are left out)."""
+    return {"result": [
+        {"boxes": [[whole(x), whole(y)] for x, y in item.polygon], "recognition_words": [item.text]}
+        for item in items if item.polygon is not None]}
+
+
+def _success(items: Sequence[Item], request: EmulatedRequest, width: int, height: int) -> dict[str, Any]:
+    return render_success(items)
+
+
+PROVIDER = ProviderSpec(
+    name=NAME,
+    title="Kakao",
+    kind=WEB,
+    looks_like=looks_like,
+    parse=parse,
+    make=make,
+    price=Price(
+        provider=NAME, unit="API call (one image)", krw_per_1000=None, usd_per_1000=None,
+        free_quota="unknown (Kakao Developers lists free daily/monthly quotas per API)",
+        source="https://developers.kakao.com/docs/latest/en/getting-started/quota; "
+               "https://developers.kakao.com/docs/latest/en/app-setting/paid-api",
+        checked="2026-11-25",
+        note="no price for the Vision OCR API was found: the quota and paid-API pages found do not list it; "
+             "check the app console's quota page",
+    ),
+    url_variable="KAKAO_OCR_URL",
+    default_url=DEFAULT_URL,
+    secret_variable="KAKAO_REST_API_KEY",
+    setup_help=f"KAKAO_REST_API_KEY (and KAKAO_OCR_URL, default {DEFAULT_URL})",
+    emulation=Emulation(path=PATH, parse_request=parse_request, success=_success, error=error,
+                        authorized=authorized),
+    order=20,
+)

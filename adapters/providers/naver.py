@@ -1,4 +1,7 @@
-"""NAVER CLOVA OCR (General, V1 and V2): response parsing.
+"""NAVER CLOVA OCR (General, V1 and V2): all the tool knows about it, registered as ``PROVIDER``.
+
+Response parsing, request building and answer classification (``bench collect``), the emulated
+service (``bench emulate``: request validation, bodies and the documented error codes), price.
 
 Wire format (one image per request): ``{"version", "requestId", "timestamp", "images": [
 {"name", "inferResult", "message", "convertedImageInfo": {"width", "height"},
@@ -8,10 +11,23 @@ Wire format (one image per request): ``{"version", "requestId", "timestamp", "im
 """
 from __future__ import annotations
 
-from typing import Any, Mapping
+import base64
+import binascii
+import hmac
+import json
+import time
+import uuid
+from typing import Any, Mapping, Sequence
 
+from adapters.core.credentials import ProviderConfig
+from adapters.core.images import ImagePolicy, PreparedImage
+from adapters.core.pricing import Price
 from adapters.core.schema import ImageResult, Item, Point
+from adapters.providers.base import (HttpAnswer, HttpProvider, HttpRequest, Outcome, Verdict, by_status, header,
+                                     json_body, parse_retry_after, short_message, unparseable)
+from adapters.providers.registry import WEB, EmulatedRequest, Emulation, ProviderSpec, RequestRejected, Settings
 from adapters.providers.response_fields import ResponseFormatError, coordinate, rectangle
+from adapters.providers.wire import form_parts, line_breaks, require, whole
 
 NAME = "naver"
 
@@ -96,15 +112,6 @@ def parse(raw: Any) -> ImageResult:
 
 # --- request building and answer classification (bench collect) ---------------------------------
 
-import base64 as _base64
-import json as _json
-import time as _time
-import uuid as _uuid
-
-from adapters.core.images import ImagePolicy, PreparedImage
-from adapters.providers.base import (HttpAnswer, HttpRequest, Outcome, Verdict, by_status, header, json_body,
-                               parse_retry_after, short_message, unparseable)
-
 # CLOVA General takes jpg/jpeg/png/tiff (and pdf); anything else is re-encoded to PNG first.
 POLICY = ImagePolicy(formats=frozenset({"jpg", "png", "tiff"}))
 
@@ -126,15 +133,15 @@ def build_request(image: PreparedImage, url: str, secret: str, lang: str | None 
     """One-image General OCR call: V2 engine, fresh requestId, ms timestamp, base64 data, name = stem."""
     body: dict[str, object] = {
         "version": "V2",
-        "requestId": str(_uuid.uuid4()),
-        "timestamp": int(_time.time() * 1000),
+        "requestId": str(uuid.uuid4()),
+        "timestamp": int(time.time() * 1000),
         "images": [{"format": image.format, "name": image.key,
-                    "data": _base64.b64encode(image.data).decode("ascii")}],
+                    "data": base64.b64encode(image.data).decode("ascii")}],
     }
     if lang:
         body["lang"] = lang
     headers = {"X-OCR-SECRET": secret, "Content-Type": "application/json; charset=utf-8"}
-    return HttpRequest(url, headers, _json.dumps(body, ensure_ascii=False).encode("utf-8"))
+    return HttpRequest(url, headers, json.dumps(body, ensure_ascii=False).encode("utf-8"))
 
 
 def classify(answer: HttpAnswer) -> Verdict:
@@ -158,3 +165,192 @@ def classify(answer: HttpAnswer) -> Verdict:
     if verdict != "SUCCESS":
         return Verdict(Outcome.PERMANENT, f"inferResult {verdict}", short_message(images[0].get("message", "")), body=body)
     return Verdict(Outcome.SUCCESS, body=body)
+
+
+def make(config: ProviderConfig, settings: Settings) -> HttpProvider:
+    """The collecting provider; the secret stays wrapped until a request is built."""
+    def build(image: PreparedImage) -> HttpRequest:
+        assert config.url is not None and config.secret is not None  # load_config guarantees both
+        return build_request(image, config.url, config.secret.reveal(), settings.lang)
+    return HttpProvider(NAME, build, classify, POLICY, pool_size=settings.pool_size, parse=parse)
+
+
+# --- the emulated service (bench emulate) ----------------------------------------------------------
+# Errors as NAVER Cloud's "CLOVA OCR overview" documents them (common response status codes):
+# kind -> (HTTP status, code, documented message). The rate limit is 400, as documented.
+
+PATH = "/custom/v1/1/emulator/general"  # an invoke URL: /custom/v1/<domain id>/<signature>/general
+EMULATED_FORMATS = frozenset({"jpg", "jpeg", "png", "pdf", "tif", "tiff"})
+EMULATED_LANGS = frozenset({"ko", "ja", "zh-TW"})
+_ERRORS: dict[str, tuple[int, str, str]] = {
+    "url": (400, "0001", "URL is invalid."),
+    "auth": (401, "0002", "Secret key validate failed."),
+    "body": (400, "0011", "Request body invalid."),
+    "version": (400, "0021", "Protocol version not support."),
+    "domain": (400, "0022", "Request domain invalid."),
+    "quota": (400, "0023", "API request count reach the upper limit."),
+    "rate_limit": (400, "0025", "Calls to this api have exceeded the rate limit."),
+    "table": (400, "0028", "Table detection disabled: Please activate the table extractor button."),
+    "method": (405, "0001", "URL is invalid."),
+    "too_large": (413, "0011", "Request body invalid."),
+    "server": (500, "0500", "Unknown service error."),
+    "unavailable": (503, "0501", "OCR service error."),
+}
+
+
+def error(kind: str, detail: str = "") -> tuple[int, dict[str, Any]]:
+    """``(status, body)`` of CLOVA's error of this kind; ``detail`` is appended to the message."""
+    status, code, message = _ERRORS[kind]
+    return status, {"code": code, "message": f"{message} {detail}".strip()}
+
+
+def authorized(headers: Mapping[str, str], secret: str) -> bool:
+    """CLOVA's secret travels in ``X-OCR-SECRET``."""
+    sent = headers.get("X-OCR-SECRET") or ""
+    return hmac.compare_digest(sent.strip().encode("utf-8"), secret.encode("utf-8"))
+
+
+def _read_message(message: Any, request: EmulatedRequest, multipart: bool) -> None:
+    require(isinstance(message, dict), "body", "the body must be a JSON object")
+    version = message.get("version")
+    if isinstance(message.get("images"), list) and message["images"] and isinstance(message["images"][0], dict):
+        name = message["images"][0].get("name")
+        if isinstance(name, str):
+            request.name = request.stem = name  # CLOVA names are stems already
+    require(isinstance(version, str), "body", "'version' is required")
+    require(version in ("V1", "V2"), "version", f"version {version!r} (use V1 or V2)")
+    request.echo["version"] = version
+    request_id = message.get("requestId")
+    require(isinstance(request_id, str) and bool(request_id), "body", "'requestId' must be a non-empty string")
+    request.echo["requestId"] = request_id
+    timestamp = message.get("timestamp")
+    require(isinstance(timestamp, int) and not isinstance(timestamp, bool), "body",
+            "'timestamp' must be an integer (milliseconds)")
+    lang = message.get("lang")
+    if lang is not None:
+        require(isinstance(lang, str) and all(code.strip() in EMULATED_LANGS for code in lang.split(",")), "body",
+                f"'lang' {lang!r}: use ko, ja, zh-TW or a comma-separated list of them")
+    images = message.get("images")
+    require(isinstance(images, list) and len(images) == 1, "body", "'images' must be a list with exactly one image")
+    image = images[0]
+    require(isinstance(image, dict), "body", "images[0] must be an object")
+    fmt = image.get("format")
+    require(isinstance(fmt, str) and fmt.lower() in EMULATED_FORMATS, "body",
+            f"images[0].format {fmt!r} (use one of {', '.join(sorted(EMULATED_FORMATS))})")
+    require(isinstance(image.get("name"), str) and bool(image["name"]), "body", "images[0].name is required")
+    if message.get("enableTableDetection") is True:
+        raise RequestRejected("table", "")
+    if multipart:
+        return
+    data = image.get("data")
+    if data is None:
+        require(image.get("url") is None, "body", "images[0].url: the emulator never fetches URLs; send data")
+        raise RequestRejected("body", "images[0].data (base64) or images[0].url is required")
+    require(isinstance(data, str), "body", "images[0].data must be a base64 string")
+    try:
+        request.data = base64.b64decode(data, validate=True)
+    except (binascii.Error, ValueError):
+        raise RequestRejected("body", "images[0].data is not valid base64") from None
+
+
+def _json(data: bytes, what: str) -> Any:
+    try:
+        return json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise RequestRejected("body", f"{what} is not JSON") from None
+
+
+def parse_request(headers: Mapping[str, str], body: bytes) -> EmulatedRequest:
+    """A General OCR request: a JSON body with base64 data, or multipart ``message`` + ``file``."""
+    request = EmulatedRequest()
+    content_type = headers.get("Content-Type", "") or ""
+    try:
+        if content_type.lower().startswith("multipart/"):
+            parts = form_parts(body, content_type)
+            require("message" in parts, "body", "multipart request without a 'message' part")
+            _read_message(_json(parts["message"].data, "the 'message' part"), request, multipart=True)
+            require("file" in parts and bool(parts["file"].data), "body", "multipart request without a 'file' part")
+            request.data = parts["file"].data
+        else:
+            _read_message(_json(body, "the body"), request, multipart=False)
+    except RequestRejected as exc:
+        request.invalid = exc
+    return request
+
+
+def render_success(items: Sequence[Item], *, name: str, width: int | None, height: int | None,
+                   version: str = "V2", request_id: str = "", timestamp: int | None = None) -> dict[str, Any]:
+    """A CLOVA General body for one image; V2 adds ``convertedImageInfo``, ``type`` and ``lineBreak``.
+
+    Coordinates as the service sends them: V2 floats, V1 integers.
+    """
+    items = list(items)
+    v2 = version != "V1"
+    fields = []
+    for item, line_break in zip(items, line_breaks(items)):
+        field: dict[str, Any] = {"valueType": "ALL"}
+        if item.polygon is not None:
+            field["boundingPoly"] = {"vertices": [
+                {"x": float(x), "y": float(y)} if v2 else {"x": whole(x), "y": whole(y)}
+                for x, y in item.polygon]}
+        field["inferText"] = item.text
+        field["inferConfidence"] = 1.0 if item.confidence is None else round(float(item.confidence), 4)
+        if v2:
+            field["type"] = "NORMAL"
+            field["lineBreak"] = line_break
+        fields.append(field)
+    image: dict[str, Any] = {
+        "uid": uuid.uuid4().hex, "name": name, "inferResult": "SUCCESS", "message": "SUCCESS",
+        "validationResult": {"result": "NO_REQUESTED"},
+    }
+    if v2 and width and height:
+        image["convertedImageInfo"] = {"width": width, "height": height, "pageIndex": 0, "longImage": False}
+    image["fields"] = fields
+    return {"version": version, "requestId": request_id,
+            "timestamp": int(time.time() * 1000) if timestamp is None else timestamp, "images": [image]}
+
+
+def render_image_error(*, name: str, message: str, version: str = "V2", request_id: str = "") -> dict[str, Any]:
+    """CLOVA's answer when the request was fine but this image could not be processed (HTTP 200)."""
+    return {"version": version, "requestId": request_id, "timestamp": int(time.time() * 1000),
+            "images": [{"uid": uuid.uuid4().hex, "name": name, "inferResult": "ERROR", "message": message,
+                        "validationResult": {"result": "NO_REQUESTED"}}]}
+
+
+def _success(items: Sequence[Item], request: EmulatedRequest, width: int, height: int) -> dict[str, Any]:
+    return render_success(items, name=request.name, width=width, height=height,
+                          version=request.echo.get("version", "V2"), request_id=request.echo.get("requestId", ""))
+
+
+def _image_error(request: EmulatedRequest, reason: str) -> tuple[int, dict[str, Any]]:
+    return 200, render_image_error(name=request.name, message=f"Image read failed: {reason}",
+                                   version=request.echo.get("version", "V2"),
+                                   request_id=request.echo.get("requestId", ""))
+
+
+PROVIDER = ProviderSpec(
+    name=NAME,
+    title="NAVER",
+    kind=WEB,
+    looks_like=looks_like,
+    parse=parse,
+    make=make,
+    price=Price(
+        provider=NAME, unit="API call (one image)", krw_per_1000=None, usd_per_1000=None,
+        free_quota="unknown",
+        source="https://www.ncloud.com/product/aiService/ocr (pricing tab); "
+               "https://api.ncloud-docs.com/docs/ai-application-service-ocr",
+        checked="2026-11-25",
+        note="the General (text) OCR price could not be confirmed: the API documentation found does not "
+             "state it and the pricing page was not available to check; fill it in from your NAVER Cloud "
+             "contract or the pricing page",
+    ),
+    url_variable="NAVER_OCR_URL",
+    secret_variable="NAVER_OCR_SECRET",
+    setup_help="NAVER_OCR_URL (the domain's invoke URL) and NAVER_OCR_SECRET",
+    options=("lang",),
+    option_help={"lang": "the request's lang (ko, ja, zh-TW, comma-separated)"},
+    emulation=Emulation(path=PATH, parse_request=parse_request, success=_success, error=error,
+                        authorized=authorized, image_error=_image_error),
+    order=10,
+)

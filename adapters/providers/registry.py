@@ -4,22 +4,29 @@ A provider module in this package ends with ``PROVIDER = ProviderSpec(...)``; :f
 finds the modules by walking the package, so adding a provider is one new module (plus its
 tests and a recorded sample) and no other file names it. Configuration, collection, format
 detection, the emulators, ``bench serve``, prices and the CLI's choices all read this registry.
+
+Modules outside the package (a provider kept out of the tree, or a test's fake) are added with
+``BENCH_PROVIDER_MODULES=package.module,other.module`` in the environment.
 """
 from __future__ import annotations
 
 import importlib
+import os
 import pkgutil
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
-from typing import Any, Callable, Mapping, Protocol, Sequence
+from pathlib import Path
+from typing import Any, Callable, Iterable, Mapping, Protocol, Sequence
 
-from adapters.core.credentials import ProviderConfig
+from adapters.core.credentials import ProviderConfig, load_config
 from adapters.core.errors import ConfigError
 from adapters.core.pricing import Price
 from adapters.core.schema import ImageResult, Item
 
 WEB = "web"
 LOCAL = "local"
+EXTRA_MODULES_VARIABLE = "BENCH_PROVIDER_MODULES"
+_FIELDS = ("lang", "psm")  # the options Settings holds as fields; any other lives in ``extra``
 
 
 @dataclass(frozen=True)
@@ -37,8 +44,15 @@ class Settings:
 
     def get(self, name: str, default: Any = None) -> Any:
         """A named option: a field, else ``extra[name]``, else ``default``."""
-        value = getattr(self, name, None) if name in ("lang", "psm") else self.extra.get(name)
+        value = getattr(self, name) if name in _FIELDS else self.extra.get(name)
         return default if value is None else value
+
+    def with_defaults(self, defaults: Mapping[str, Any]) -> "Settings":
+        """These settings with every unset option taken from ``defaults``."""
+        missing = {name: value for name, value in defaults.items() if self.get(name) is None}
+        fields = {name: value for name, value in missing.items() if name in _FIELDS}
+        extra = {name: value for name, value in missing.items() if name not in _FIELDS}
+        return replace(self, **fields, extra={**self.extra, **extra}) if missing else self
 
 
 class RequestRejected(Exception):
@@ -52,7 +66,11 @@ class RequestRejected(Exception):
 @dataclass
 class EmulatedRequest:
     """What an emulator learnt from one request: the image, the name it was sent under, and
-    whatever the provider's answer must echo (``echo``: CLOVA's version and requestId, ...)."""
+    whatever the provider's answer must echo (``echo``: CLOVA's version and requestId, ...).
+
+    ``invalid`` is set when the service would refuse the request; ``name`` / ``stem`` still hold
+    what was read before the problem, so the emulator can count the request against its image.
+    """
 
     name: str = ""
     stem: str = ""
@@ -65,16 +83,25 @@ class EmulatedRequest:
 class Emulation:
     """How a loopback emulator speaks this provider's wire format.
 
-    Error kinds every provider renders with ``error``: ``url``, ``auth``, ``body``, ``bad_image``,
-    ``quota``, ``rate_limit``, ``method``, ``too_large``, ``server``, ``unavailable`` (and any
-    provider-specific kind its ``parse_request`` raises).
+    - ``path``: the URL path of the API.
+    - ``parse_request(headers, body)``: validate one request the way the service does; it returns
+      an :class:`EmulatedRequest` with ``invalid`` set rather than raising.
+    - ``success(items, request, width, height)``: the body answering ``items`` (width and height
+      of the image as received, EXIF orientation applied).
+    - ``error(kind, detail)``: ``(status, body)`` of an error. Kinds every provider renders:
+      ``url``, ``body``, ``quota``, ``rate_limit``, ``method``, ``too_large``, ``server``,
+      ``unavailable``; ``auth`` when it has ``authorized``; ``bad_image`` unless ``image_error``
+      is given; and any kind its own ``parse_request`` rejects with.
+    - ``authorized(headers, secret)``: whether the request carries ``secret``; None: no auth.
+    - ``image_error(request, reason)``: ``(status, body)`` for an image that cannot be read, when
+      the service answers that differently from its ``bad_image`` error (CLOVA: 200 + ERROR).
     """
 
     path: str
-    authorized: Callable[[Mapping[str, str], str], bool]
     parse_request: Callable[[Mapping[str, str], bytes], EmulatedRequest]
     success: Callable[[Sequence[Item], EmulatedRequest, int, int], Any]
     error: Callable[[str, str], tuple[int, Any]]
+    authorized: Callable[[Mapping[str, str], str], bool] | None = None
     image_error: Callable[[EmulatedRequest, str], tuple[int, Any]] | None = None
 
     def bad_image(self, request: EmulatedRequest, reason: str) -> tuple[int, Any]:
@@ -85,29 +112,51 @@ class Emulation:
 
 
 class LocalEngine(Protocol):
-    """A local engine that an emulator or ``bench serve`` can run on received bytes."""
+    """A local engine that an emulator or ``bench serve`` can run on received bytes.
+
+    Every method gets the settings with the spec's ``defaults`` filled in.
+    """
 
     def available(self, settings: Settings) -> str | None:
         """None when it can run with these settings; otherwise what to install."""
 
     def recognize(self, data: bytes, settings: Settings, timeout: float | None = None) -> Any:
-        """The engine's raw answer for one image (parsed with the spec's ``parse``)."""
+        """The engine's raw answer for one image (parsed with the spec's ``parse``); ``timeout``
+        None is the engine's own limit. Raises PermanentError for an unreadable image,
+        EngineUnavailable when something is not installed, ProviderError when out of time."""
 
     def describe(self, settings: Settings) -> str:
-        """One line for humans, e.g. ``the local Tesseract engine (lang kor+eng, psm 11)``."""
+        """The settings that shape its answers, for humans, e.g. ``lang kor+eng, psm 11``."""
+
+    def facts(self, settings: Settings) -> dict[str, Any]:
+        """The same as JSON for ``/health`` of ``bench serve``, e.g. ``{"lang": ..., "psm": 11}``."""
+
+    def version(self) -> str | None:
+        """The installed engine's version (for reports), None when it cannot be found."""
 
 
 @dataclass(frozen=True)
 class ProviderSpec:
     """Everything the tool knows about one provider, defined in that provider's module.
 
-    - ``url_variable`` / ``default_url`` / ``secret_variable``: where its endpoint and secret come
-      from (the environment or ``.env``); None where it has none.
+    - ``name`` / ``title``: the CLI and file name (``naver``) and the name for people (``NAVER``).
+    - ``kind``: :data:`WEB` (called over HTTP, needs credentials) or :data:`LOCAL` (an engine here).
     - ``looks_like`` / ``parse``: recognise one raw answer, and turn it into the common schema.
-    - ``make``: the collecting :class:`~adapters.providers.base.Provider` for a config and settings.
-    - ``options``: which :class:`Settings` it reads (the CLI refuses the others for it).
+    - ``make(config, settings)``: the collecting :class:`~adapters.providers.base.Provider`.
+    - ``price``: what 1,000 calls cost (:class:`~adapters.core.pricing.Price`).
+    - ``url_variable`` / ``default_url`` / ``secret_variable``: where its endpoint and secret come
+      from (the environment or ``.env``); None where it has none. ``setup_help``: one line for
+      ``bench collect --help`` saying what to set (or install).
+    - ``options``: which :class:`Settings` it reads (the CLI refuses the others for it), with
+      ``option_help`` (one phrase each) and ``defaults`` (what None means).
+    - ``emulation``: how a loopback emulator speaks its wire (web providers), else None.
+    - ``engine``: the :class:`LocalEngine` (local providers), else None.
     - ``empty_answer``: a raw answer that only this provider gives for "no text" although
       ``looks_like`` cannot claim it (Light-OCR's ``{}``).
+    - ``default_concurrency``: calls in flight by default (a callable is asked at run time).
+    - ``demo_runs``: ``(run name, options)`` pairs ``bench demo`` collects; empty: one run under
+      its own name with its defaults.
+    - ``order``: where it is listed (CLI choices, help, messages).
     """
 
     name: str
@@ -120,13 +169,23 @@ class ProviderSpec:
     url_variable: str | None = None
     default_url: str | None = None
     secret_variable: str | None = None
+    setup_help: str = ""
     options: tuple[str, ...] = ()
     option_help: Mapping[str, str] = field(default_factory=dict)
+    defaults: Mapping[str, Any] = field(default_factory=dict)
     emulation: Emulation | None = None
     engine: LocalEngine | None = None
     empty_answer: Any = None
     default_concurrency: int | Callable[[], int] = 4
+    demo_runs: tuple[tuple[str, Mapping[str, Any]], ...] = ()
     order: int = 100
+
+    def __post_init__(self) -> None:
+        if self.kind not in (WEB, LOCAL):
+            raise ValueError(f"provider {self.name!r}: kind must be {WEB!r} or {LOCAL!r}, not {self.kind!r}")
+        unknown = set(self.option_help) - set(self.options)
+        if unknown:
+            raise ValueError(f"provider {self.name!r}: help for options it does not take: {sorted(unknown)}")
 
     @property
     def is_web(self) -> bool:
@@ -136,18 +195,28 @@ class ProviderSpec:
         value = self.default_concurrency
         return value() if callable(value) else value
 
+    def settings(self, given: Settings = Settings()) -> Settings:
+        """``given`` with this provider's defaults filled in."""
+        return given.with_defaults(self.defaults)
+
 
 def _package_modules() -> list[str]:
     import adapters.providers as package
 
-    return sorted(info.name for info in pkgutil.iter_modules(package.__path__) if not info.ispkg)
+    return sorted(f"{package.__name__}.{info.name}"
+                  for info in pkgutil.iter_modules(package.__path__) if not info.ispkg)
+
+
+def _extra_modules() -> list[str]:
+    value = os.environ.get(EXTRA_MODULES_VARIABLE, "")
+    return [name.strip() for name in value.split(",") if name.strip()]
 
 
 @lru_cache(maxsize=1)
 def _specs() -> tuple[ProviderSpec, ...]:
     found: dict[str, ProviderSpec] = {}
-    for module_name in _package_modules():
-        module = importlib.import_module(f"adapters.providers.{module_name}")
+    for module_name in [*_package_modules(), *_extra_modules()]:
+        module = importlib.import_module(module_name)
         spec = getattr(module, "PROVIDER", None)
         if isinstance(spec, ProviderSpec):
             if spec.name in found:
@@ -177,3 +246,34 @@ def get(name: str) -> ProviderSpec:
 def emulated() -> tuple[ProviderSpec, ...]:
     """Providers a loopback emulator can stand in for."""
     return tuple(s for s in _specs() if s.emulation is not None)
+
+
+def engines() -> tuple[ProviderSpec, ...]:
+    """Providers with a local engine (what ``bench serve`` and ``bench emulate --engine`` can run)."""
+    return tuple(s for s in _specs() if s.engine is not None)
+
+
+def provider_config(name: str, environ: Mapping[str, str] | None = None, cwd: Path | None = None) -> ProviderConfig:
+    """Credentials of the provider ``name`` from the environment or ``.env`` (see ``load_config``)."""
+    return load_config(get(name), environ, cwd)
+
+
+def option_takers(option: str) -> tuple[str, ...]:
+    """The providers that take ``option``, in listing order."""
+    return tuple(s.name for s in _specs() if option in s.options)
+
+
+def option_help(option: str) -> str:
+    """``--option`` help assembled from every provider that takes it: ``a: ...; b: ....``."""
+    return "; ".join(f"{s.name}: {s.option_help[option]}" for s in _specs() if option in s.option_help) + "."
+
+
+def engine_versions(provider_names: Iterable[str]) -> dict[str, str]:
+    """Versions of the local engines among ``provider_names`` that are installed, by provider name."""
+    wanted, found = set(provider_names), {}  # type: ignore[var-annotated]
+    for spec in _specs():
+        if spec.name in wanted and spec.engine is not None:
+            version = spec.engine.version()
+            if version:
+                found[spec.name] = version
+    return found

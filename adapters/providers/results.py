@@ -1,8 +1,9 @@
 """Load any results the tool accepts, deciding the format from the content, never the file name.
 
 Accepted: the project's schema; a provider's raw results in the old scripts' layout (one JSON
-object mapping image stem to that image's raw response: ``naver.json``, ``kakao.json``,
-``jenti.json``, ``tesseract.json``); an ICDAR-style folder or zip of ``res_<stem>.txt`` files.
+object mapping image stem to that image's raw response, e.g. ``naver.json``: every registered
+provider's ``looks_like`` is asked which one wrote it); an ICDAR-style folder or zip of
+``res_<stem>.txt`` files.
 """
 from __future__ import annotations
 
@@ -10,12 +11,13 @@ import json
 import logging
 import zipfile
 from pathlib import Path
-from types import ModuleType
 from typing import Any, Mapping
 
-from adapters.providers import jenti, kakao, naver, tesseract
 from adapters.core.errors import InputError
+from adapters.core.images import image_stem
 from adapters.core.schema import ImageResult, Item, ResultSet, is_schema_document, parse_result_set
+from adapters.providers import registry
+from adapters.providers.registry import ProviderSpec
 from adapters.providers.response_fields import ResponseFormatError
 from gt.reader import read_annotations
 
@@ -23,19 +25,17 @@ log = logging.getLogger("bench")
 
 ICDAR = "icdar"
 UNKNOWN_PROVIDER = "unknown"
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".gif")
+image_key = image_stem  # old scripts keyed results by stem or by file name; both mean the stem
 
 
-def image_key(name: str) -> str:
-    """Old scripts keyed results by stem or by file name; both mean the stem."""
-    base = name.rsplit("/", 1)[-1]
-    stem, dot, suffix = base.rpartition(".")
-    return stem if dot and f".{suffix.lower()}" in IMAGE_SUFFIXES and stem else base
+def raw_parsers() -> dict[str, ProviderSpec]:
+    """Every registered provider (each recognises and parses its raw responses), by name."""
+    return {spec.name: spec for spec in registry.all_specs()}
 
 
-def raw_parsers() -> dict[str, ModuleType]:
-    """Every provider module that can parse raw responses, by provider name."""
-    return {module.NAME: module for module in (naver, kakao, jenti, tesseract)}
+def _titles() -> str:
+    titles = [spec.title for spec in registry.all_specs()]
+    return ", ".join(titles[:-1]) + " or " + titles[-1] if len(titles) > 1 else "".join(titles)
 
 
 def detect_provider(raw_by_stem: Mapping[str, Any], source: str) -> str:
@@ -43,7 +43,7 @@ def detect_provider(raw_by_stem: Mapping[str, Any], source: str) -> str:
     parsers = raw_parsers()
     votes: dict[str, str] = {}
     for stem, raw in raw_by_stem.items():
-        claims = [name for name, module in parsers.items() if module.looks_like(raw)]
+        claims = [name for name, spec in parsers.items() if spec.looks_like(raw)]
         if len(claims) == 1:
             votes.setdefault(claims[0], stem)
     if len(votes) > 1:
@@ -51,11 +51,13 @@ def detect_provider(raw_by_stem: Mapping[str, Any], source: str) -> str:
         raise InputError(f"{source}: responses from more than one provider in one file ({described})")
     if votes:
         return next(iter(votes))
-    if raw_by_stem and all(raw == {} for raw in raw_by_stem.values()):
-        return jenti.NAME  # only Light-OCR answers "no text" with an empty object
+    for spec in parsers.values():  # e.g. only Light-OCR answers "no text" with an empty object
+        empty = spec.empty_answer
+        if raw_by_stem and empty is not None and all(raw == empty for raw in raw_by_stem.values()):
+            return spec.name
     raise InputError(
         f"{source}: cannot tell which provider produced these responses; expected the project's "
-        f"schema or a JSON object mapping image names to NAVER, Kakao, Light-OCR or Tesseract responses")
+        f"schema or a JSON object mapping image names to {_titles()} responses")
 
 
 def parse_raw_layout(raw_by_stem: Mapping[str, Any], source: str) -> ResultSet:

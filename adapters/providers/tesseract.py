@@ -1,5 +1,8 @@
 """The local engine: Tesseract (5.x; 4.x also works) with Debian's ``kor`` model, run as a subprocess.
 
+Registered as ``PROVIDER``: the engine itself, the collecting provider (worker processes), the
+``LocalEngine`` that emulators and ``bench serve`` run, its options (``lang``, ``psm``) and price.
+
 No Python binding is needed: ``tesseract <image> stdout -l kor+eng --psm N tsv`` prints one row
 per page / block / paragraph / line / word, and the word rows (level 5) carry the box and a
 confidence in 0..100. :func:`recognize` keeps exactly what Tesseract said, as a JSON-able "raw
@@ -26,14 +29,25 @@ import functools
 import io
 import os
 import shutil
+import signal
 import subprocess
+import threading
+import time
+from concurrent.futures import ProcessPoolExecutor, TimeoutError as FutureTimeout
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any, Mapping
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from adapters.core.errors import InputError, PermanentError, ProviderError
+from adapters.core.credentials import ProviderConfig
+from adapters.core.errors import EngineUnavailable, PermanentError, ProviderError
+from adapters.core.images import ImagePolicy, PreparedImage, needs_rotation
+from adapters.core.pricing import Price
 from adapters.core.schema import ImageResult, Item
+from adapters.core.system import usable_cpus
+from adapters.providers.base import Attempt, Outcome, Provider, Verdict
+from adapters.providers.registry import LOCAL, ProviderSpec, Settings
 from adapters.providers.response_fields import ResponseFormatError, coordinate, rectangle
 
 NAME = "tesseract"
@@ -52,7 +66,7 @@ _INT_FIELDS = {"block_num": "block", "par_num": "par", "line_num": "line", "word
                "left": "left", "top": "top", "width": "width", "height": "height"}
 
 
-class TesseractUnavailable(InputError):
+class TesseractUnavailable(EngineUnavailable):
     """Tesseract or one of its language models is not installed; the message says what to install."""
 
 
@@ -115,9 +129,8 @@ def _prepare(image: Path | str | bytes) -> tuple[str, bytes | None, int, int]:
         raise PermanentError(f"{what}: cannot read the file ({exc.strerror or exc})") from None
     try:
         with Image.open(source) as img:
-            orientation = img.getexif().get(0x0112, 1)
             frames = getattr(img, "n_frames", 1)
-            if img.format in _NATIVE_FORMATS and orientation in (1, None) and frames == 1:
+            if img.format in _NATIVE_FORMATS and not needs_rotation(img) and frames == 1:
                 width, height = img.size
                 if isinstance(image, (bytes, bytearray)):
                     return "stdin", bytes(image), width, height
@@ -149,16 +162,6 @@ def _int(value: str, column: str, row: int) -> int:
         return int(value)
     except ValueError:
         raise ProviderError(f"Tesseract TSV row {row}: {column} is not an integer: {value!r}") from None
-
-
-def usable_cpus() -> int:
-    """The CPUs this process may run on (its affinity mask: a container's cpuset, ``taskset``),
-    not the host's count that ``os.cpu_count()`` reports: how many engine processes to run. A CPU
-    quota (``docker --cpus``) is not visible here; set the worker count by hand then."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except (AttributeError, OSError):  # no affinity API (macOS, Windows)
-        return max(1, os.cpu_count() or 1)
 
 
 def parse_tsv(tsv: str) -> list[dict[str, Any]]:
@@ -250,15 +253,6 @@ def parse(raw: Any) -> ImageResult:
 
 # --- the collecting provider: the engine in worker processes (bench collect) ---------------------
 
-import signal
-import threading
-import time
-from concurrent.futures import ProcessPoolExecutor, TimeoutError as FutureTimeout
-from concurrent.futures.process import BrokenProcessPool
-
-from adapters.core.images import ImagePolicy, PreparedImage  # noqa: E402 (grouped with its user)
-from adapters.providers.base import Attempt, Outcome, Provider, Verdict  # noqa: E402
-
 # Leptonica reads these itself; the rest is re-encoded as PNG by prepare().
 POLICY = ImagePolicy(formats=frozenset({"jpg", "png", "tiff", "bmp", "webp"}))
 
@@ -330,3 +324,69 @@ class TesseractProvider(Provider):
             pool, self._pool = self._pool, None
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _lang(settings: Settings) -> str:
+    return settings.lang or DEFAULT_LANG
+
+
+def _psm(settings: Settings) -> int:
+    return DEFAULT_PSM if settings.psm is None else settings.psm
+
+
+def make(config: ProviderConfig, settings: Settings) -> TesseractProvider:
+    """The collecting provider: ``settings.pool_size`` engine processes."""
+    return TesseractProvider(_lang(settings), _psm(settings), processes=settings.pool_size)
+
+
+# --- the engine for emulators and bench serve ------------------------------------------------------
+
+class Engine:
+    """:func:`recognize` and friends behind the registry's ``LocalEngine`` protocol."""
+
+    def available(self, settings: Settings) -> str | None:
+        return available(_lang(settings))
+
+    def recognize(self, data: bytes, settings: Settings, timeout: float | None = None) -> dict[str, Any]:
+        return recognize(data, lang=_lang(settings), psm=_psm(settings),
+                         timeout=DEFAULT_TIMEOUT if timeout is None else timeout)
+
+    def describe(self, settings: Settings) -> str:
+        return f"lang {_lang(settings)}, psm {_psm(settings)}"
+
+    def facts(self, settings: Settings) -> dict[str, Any]:
+        lang = _lang(settings)
+        return {"lang": lang, "languages": [code for code in lang.split("+") if code], "psm": _psm(settings)}
+
+    def version(self) -> str | None:
+        path = shutil.which(BINARY)
+        if path is None:
+            return None
+        try:
+            return _version(path) or None
+        except (OSError, subprocess.SubprocessError):
+            return None
+
+
+PROVIDER = ProviderSpec(
+    name=NAME,
+    title="Tesseract",
+    kind=LOCAL,
+    looks_like=looks_like,
+    parse=parse,
+    make=make,
+    price=Price(
+        provider=NAME, unit="local engine", krw_per_1000=0.0, usd_per_1000=0.0, free_quota="n/a",
+        source="Tesseract OCR, Apache-2.0, runs locally", checked="2026-11-25",
+        note="API cost only; CPU time not included",
+    ),
+    setup_help="none (needs the tesseract-ocr and tesseract-ocr-kor packages)",
+    options=("lang", "psm"),
+    option_help={"lang": f"language models [default: {DEFAULT_LANG}]",
+                 "psm": f"page segmentation mode [default: {DEFAULT_PSM}, sparse text]"},
+    defaults={"lang": DEFAULT_LANG, "psm": DEFAULT_PSM},
+    engine=Engine(),
+    default_concurrency=usable_cpus,
+    demo_runs=((f"{NAME}-psm11", {"psm": 11}), (f"{NAME}-psm6", {"psm": 6})),
+    order=40,
+)

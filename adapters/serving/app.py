@@ -1,8 +1,10 @@
-"""``bench serve``: the Light-OCR web API over the local engine, as a plain WSGI application.
+"""``bench serve``: the Light-OCR web API over a local engine, as a plain WSGI application.
 
 The original Light-OCR server (``curl -X POST host:5000/evaluation --form file=@image.jpg``) is
-gone; this brings its API back on Tesseract so a self-hosted engine can be benchmarked exactly
-like a commercial API (point the ``jenti`` provider at it). Routes:
+gone; this brings its API back on a local engine (e.g. Tesseract) so a self-hosted engine can be
+benchmarked exactly like a commercial API (point the Light-OCR provider at it). The engine and
+the wire that renders ``/evaluation`` answers are both provider specs from the registry, chosen
+by ``bench serve``. Routes:
 
 ==================  =========================================================================
 ``POST /evaluation``  multipart field ``file`` -> ``{text: [x1, y1, x2, y2, x3, y3, x4, y4]}``,
@@ -35,12 +37,10 @@ from typing import Any, Callable, Iterable, Protocol
 from PIL import Image, UnidentifiedImageError
 
 from adapters.core import multipart
-
-from adapters.providers import tesseract
-
-from adapters.emulators import render as wire_render
-from adapters.core.errors import PermanentError, ProviderError
+from adapters.core.errors import EngineUnavailable, PermanentError, ProviderError
+from adapters.core.images import image_stem
 from adapters.core.schema import ImageResult
+from adapters.providers.registry import EmulatedRequest, ProviderSpec, Settings
 
 log = logging.getLogger("bench.serve")
 
@@ -61,6 +61,30 @@ JSON_TYPE = "application/json; charset=utf-8"
 _FOREIGN_MAGIC = ((b"%PDF-", "PDF"), (b"%!PS", "PostScript"), (b"\x00\x00\x00\x0cjP  \r\n", "JPEG 2000"),
                   (b"8BPS", "Photoshop PSD"), (b"gimp xcf", "GIMP XCF"))
 _FOREIGN_BRANDS = {b"heic": "HEIC", b"heix": "HEIC", b"mif1": "HEIF", b"msf1": "HEIF", b"avif": "AVIF"}
+
+
+# How to call the API and how it refuses, for ``bench serve --help`` (app.py and this module define both).
+CALLING_HELP = """\b
+Calling it (field name `file`, as the original Light-OCR API):
+  curl -F 'file=@sample_image.jpg' http://127.0.0.1:5000/evaluation
+      -> {"출입구": [42, 49, 218, 49, 218, 108, 42, 108], "비상구": [...]}   one box per distinct text
+  curl -F 'file=@sample_image.jpg' http://127.0.0.1:5000/v1/ocr
+      -> {"status": "ok", "width": 560, "height": 220, "items": [{"polygon": [[42.0, 49.0], ...],
+          "text": "출입구", "confidence": 0.9699, "granularity": "word"}, ...]}   every word
+  curl http://127.0.0.1:5000/health
+  curl http://127.0.0.1:5000/openapi.json
+"""
+ERRORS_HELP = """\b
+Errors are JSON {"error": ..., "code": ..., "status": ...}: 400 no file, empty file, not an
+image, malformed multipart; 415 not multipart/form-data or an unsupported image format; 413
+upload over --max-upload-mb (refused before the body is read) or image over --max-pixels
+(checked from the image header before decoding); 404 unknown route; 405 wrong method; 503
+engine unavailable or busy (with Retry-After: no slot within 120 s, or --threads - --workers - 1
+requests already waiting); 504 the engine ran out of --timeout. A body shorter than its
+Content-Length gets no answer (the connection is closed).
+Binds 127.0.0.1 unless --host says otherwise; off loopback, put a reverse proxy with request
+deadlines in front (slow clients can hold every connection). Ctrl-C stops it (exit code 130).
+"""
 
 
 class ApiError(Exception):
@@ -126,10 +150,10 @@ def error_response(error: ApiError) -> Response:
 
 # ---------------------------------------------------------------------------------------------- the engine
 
-class TesseractEngine:
-    """Tesseract with at most ``workers`` processes at a time; the rest wait their turn.
+class EngineSlots:
+    """A provider's local engine with at most ``workers`` recognitions at a time; the rest wait their turn.
 
-    Each recognition is already its own ``tesseract`` process (fed on stdin), so a semaphore
+    Each recognition is already its own engine process (e.g. ``tesseract`` fed on stdin), so a semaphore
     around it bounds CPU and memory the way a process pool would, without pickling uploads
     across processes; a crashed engine process costs one request. A request that waits longer
     than ``queue_timeout`` for a slot gets 503 with Retry-After instead of piling up, and so does
@@ -137,16 +161,16 @@ class TesseractEngine:
     the HTTP server's threads, so the cap keeps a thread free for ``/health``.
     """
 
-    name = tesseract.NAME
-
-    def __init__(self, lang: str = tesseract.DEFAULT_LANG, psm: int = tesseract.DEFAULT_PSM, workers: int = 1,
-                 timeout: float = tesseract.DEFAULT_TIMEOUT, queue_timeout: float = 120.0,
-                 max_waiting: int | None = None) -> None:
+    def __init__(self, spec: ProviderSpec, settings: Settings = Settings(), workers: int = 1,
+                 timeout: float | None = None, queue_timeout: float = 120.0, max_waiting: int | None = None) -> None:
+        if spec.engine is None:
+            raise ValueError(f"{spec.name} has no local engine")
         if workers < 1:
             raise ValueError("workers must be at least 1")
         if max_waiting is not None and max_waiting < 0:
             raise ValueError("max_waiting must not be negative")
-        self.lang, self.psm, self.workers = lang, psm, workers
+        self.spec, self.engine, self.name = spec, spec.engine, spec.name
+        self.settings, self.workers = spec.settings(settings), workers
         self.timeout, self.queue_timeout, self.max_waiting = timeout, queue_timeout, max_waiting
         self._slots = threading.BoundedSemaphore(workers)
         self._lock = threading.Lock()
@@ -154,7 +178,7 @@ class TesseractEngine:
         self._waiting = 0
 
     def describe(self) -> str:
-        return f"Tesseract (lang {self.lang}, psm {self.psm}, {self.workers} at a time)"
+        return f"{self.spec.title} ({self.engine.describe(self.settings)}, {self.workers} at a time)"
 
     def _count(self, busy: int = 0, waiting: int = 0) -> None:
         with self._lock:
@@ -177,15 +201,15 @@ class TesseractEngine:
             raise ApiError(503, "engine_busy", f"every engine slot stayed busy for {self.queue_timeout:g} s; "
                                                f"retry later", headers=(("Retry-After", "5"),))
 
-    def _run(self, data: bytes) -> dict[str, Any]:
-        """One Tesseract process on the image (the raw TSV response); runs while holding a slot."""
-        return tesseract.recognize(data, lang=self.lang, psm=self.psm, timeout=self.timeout)
+    def _run(self, data: bytes) -> Any:
+        """One engine run on the image (its raw response); runs while holding a slot."""
+        return self.engine.recognize(data, self.settings, self.timeout)
 
     def recognize(self, data: bytes) -> ImageResult:
         self._admit()
         try:
             raw = self._run(data)
-        except tesseract.TesseractUnavailable as exc:
+        except EngineUnavailable as exc:
             raise ApiError(503, "engine_unavailable", str(exc)) from None
         except PermanentError as exc:
             raise ApiError(400, "unreadable_image", str(exc)) from None
@@ -194,14 +218,13 @@ class TesseractEngine:
         finally:
             self._slots.release()
             self._count(busy=-1)
-        return tesseract.parse(raw)
+        return self.spec.parse(raw)
 
     def health(self) -> dict[str, Any]:
-        problem = tesseract.available(self.lang)
+        problem = self.engine.available(self.settings)
         with self._lock:
             busy, waiting = self._busy, self._waiting
-        report: dict[str, Any] = {"engine": self.name, "ready": problem is None, "lang": self.lang,
-                                  "languages": [code for code in self.lang.split("+") if code], "psm": self.psm,
+        report: dict[str, Any] = {"engine": self.name, "ready": problem is None, **self.engine.facts(self.settings),
                                   "workers": self.workers, "busy": busy, "waiting": waiting,
                                   "max_waiting": self.max_waiting}
         if problem:
@@ -353,10 +376,16 @@ def _route(path: str) -> str | None:
 
 
 class App:
-    """The WSGI application: ``App(engine)(environ, start_response)``."""
+    """The WSGI application: ``App(engine, wire)(environ, start_response)``; ``wire`` is the provider
+    whose emulated success body answers ``/evaluation`` (Light-OCR's ``{text: quad}``)."""
 
-    def __init__(self, engine: Engine, limits: Limits = Limits(), title: str = "Korean OCR Bench serve") -> None:
+    def __init__(self, engine: Engine, wire: ProviderSpec, limits: Limits = Limits(),
+                 title: str = "Korean OCR Bench serve") -> None:
+        if wire.emulation is None:
+            raise ValueError(f"{wire.name} has no wire format to answer in")
         self.engine = engine
+        self.wire = wire
+        self._render = wire.emulation.success
         self.limits = limits
         self.title = title
         self._openapi = json.dumps(openapi_document(limits, engine.describe(), title), ensure_ascii=False).encode()
@@ -399,7 +428,9 @@ class App:
                               str(environ.get("CONTENT_TYPE") or ""), self.limits)
         result = self.engine.recognize(upload.data)
         if route == "/evaluation":
-            return json_response(200, wire_render.jenti_success(result.items))
+            request = EmulatedRequest(name=upload.filename or FIELD, stem=image_stem(upload.filename or FIELD),
+                                      data=upload.data)
+            return json_response(200, self._render(result.items, request, upload.width, upload.height))
         return json_response(200, result.to_json())
 
     def health(self) -> Response:

@@ -23,10 +23,12 @@ a small subclass of its error task, so a client sees one error format whoever re
 from __future__ import annotations
 
 import http
+import ipaddress
 import json
+import logging
 import signal
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Callable
 
 from waitress import wasyncore
@@ -34,8 +36,12 @@ from waitress.channel import HTTPChannel
 from waitress.server import BaseWSGIServer, create_server
 from waitress.task import ErrorTask
 
-from adapters.providers.tesseract import usable_cpus
-from adapters.serving.app import App, error_payload
+from adapters.core.errors import EngineUnavailable, InputError
+from adapters.core.system import usable_cpus
+from adapters.providers.registry import ProviderSpec, Settings
+from adapters.serving.app import App, EngineSlots, Limits, error_payload
+
+log = logging.getLogger("bench.serve")
 
 DEFAULT_PORT = 5000
 MAX_DEFAULT_THREADS = 16  # each thread may hold an upload in memory: the default stays bounded on big hosts
@@ -158,6 +164,37 @@ def waiting_limit(threads: int, workers: int) -> int:
     return max(0, threads - workers - 1)
 
 
+def open_server(engine: ProviderSpec, wire: ProviderSpec, settings: Settings, options: ServeOptions,
+                limits: Limits, workers: int | None = None, threads: int | None = None,
+                timeout: float | None = None) -> Server:
+    """``bench serve`` up to the listening socket: ``engine`` checked (its spec's local engine with
+    ``settings``), ``workers`` engine slots and ``threads`` request threads (defaults above), the
+    app answering ``/evaluation`` in ``wire``'s format. Every refusal is an InputError; listening off
+    loopback is logged as a warning (the API has no authentication)."""
+    if engine.engine is None:
+        raise InputError(f"{engine.name} has no local engine to serve")
+    missing = engine.engine.available(engine.settings(settings))
+    if missing:
+        raise EngineUnavailable(missing)
+    slots = workers or default_workers()
+    threads = threads or default_threads(slots)
+    ocr = EngineSlots(engine, settings, workers=slots, timeout=timeout, max_waiting=waiting_limit(threads, slots))
+    options = replace(options, threads=threads)
+    try:
+        server = Server(App(ocr, wire, limits), options)
+    except (OSError, ValueError) as exc:
+        raise InputError(f"cannot listen on {options.host}:{options.port}: "
+                         f"{getattr(exc, 'strerror', None) or exc}") from None
+    try:
+        loopback = all(ipaddress.ip_address(address.split("%")[0]).is_loopback for address, _ in server.addresses)
+    except ValueError:
+        loopback = False
+    if not loopback:
+        log.warning("listening on %s: reachable from other machines, and the API has no authentication",
+                    ", ".join(address for address, _ in server.addresses))
+    return server
+
+
 def serve_forever(server: Server, echo: Callable[[str], None]) -> None:
     """The CLI's foreground loop: say where it listens and how to call it, then serve until Ctrl-C
     (KeyboardInterrupt propagates) or SIGTERM (a clean stop)."""
@@ -167,7 +204,8 @@ def serve_forever(server: Server, echo: Callable[[str], None]) -> None:
     echo(f"  curl -F 'file=@image.jpg' {url}/evaluation     # the original Light-OCR shape")
     echo(f"  curl -F 'file=@image.jpg' {url}/v1/ocr         # every word with its confidence")
     echo(f"  curl {url}/health ; curl {url}/openapi.json")
-    echo(f"  export JENTI_OCR_URL={url}/evaluation           # then: bench collect --provider jenti ...")
+    wire = server.app.wire
+    echo(f"  export {wire.url_variable}={url}/evaluation           # then: bench collect --provider {wire.name} ...")
     echo("press Ctrl-C to stop")
     previous = signal.signal(signal.SIGTERM, lambda signum, frame: server.stop())  # e.g. docker stop
     try:
