@@ -73,14 +73,13 @@ import numpy as np
 from adapters.core.errors import InputError
 from adapters.core.images import IMAGE_SUFFIXES
 from adapters.core.schema import Point
-from gt.reader import DONT_CARE
+from gt.reader import DONT_CARE, VERTICAL_RATIO
 
 log = logging.getLogger("bench")
 
 ANNOTATION_FILE = "textinthewild_data_info.json"
 DEFAULT_LIST = "aihub_test_image_list.txt"
 MARGIN = 5.0
-VERTICAL_RATIO = 1.5
 WORD, CHARACTER, IGNORED = "word", "character", "ignored"
 CLASSES = (WORD, CHARACTER, IGNORED)
 # Keys are lower-case letters and digits only, so "Traffic_Sign", "traffic sign" and

@@ -23,9 +23,8 @@ from adapters.core.schema import Point
 from eval.evaluate import Evaluation
 from eval.metrics import Counts, detection, end_to_end, ratio, recognition
 from eval.text import TextOptions, normalize
-from gt.reader import Word
+from gt.reader import VERTICAL_RATIO, Word
 
-VERTICAL_RATIO = 1.5
 HORIZONTAL, VERTICAL = "horizontal", "vertical"
 ORIENTATIONS = (HORIZONTAL, VERTICAL)
 # (lowest length, highest length or None, label); lengths in code points after normalization.
