@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
 
+from adapters.core.errors import InputError
 from eval.inputs import EvalInputs
 from reports.html import ReportFiles
 
@@ -40,7 +41,8 @@ def make_report(request: ReportRequest, inputs: EvalInputs, echo: Callable[[str]
     from reports.fonts import hangul_font
     from reports.html import ReportInputs, write_report
 
-    assert inputs.gt_dir is not None, "a report needs ground truth"
+    if inputs.gt_dir is None:
+        raise InputError("a report needs ground truth (--txt_gt_dir)")
     runs = load_runs(request.results, inputs.gt_dir)
     image_paths = {f.key: f.path for f in discover(request.images)} if request.images is not None else None
     if image_paths is not None and not set(image_paths) & set(inputs.gt):
