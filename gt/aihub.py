@@ -73,14 +73,15 @@ import numpy as np
 from adapters.core.errors import InputError
 from adapters.core.images import IMAGE_SUFFIXES
 from adapters.core.schema import Point
-from gt.reader import DONT_CARE
+from gt.outputs import existing_outputs, refuse_to_mix
+from gt.reader import DONT_CARE, VERTICAL_RATIO
 
 log = logging.getLogger("bench")
 
 ANNOTATION_FILE = "textinthewild_data_info.json"
 DEFAULT_LIST = "aihub_test_image_list.txt"
+OUTPUT_FILES = ("categories.csv", "left_out.csv")  # besides gt/*.txt and the images
 MARGIN = 5.0
-VERTICAL_RATIO = 1.5
 WORD, CHARACTER, IGNORED = "word", "character", "ignored"
 CLASSES = (WORD, CHARACTER, IGNORED)
 # Keys are lower-case letters and digits only, so "Traffic_Sign", "traffic sign" and
@@ -824,19 +825,6 @@ class AihubSummary:
         return Counter(item.reason for item in self.left_out)
 
 
-def _existing_outputs(out: Path) -> list[Path]:
-    found: list[Path] = []
-    if (out / "gt").is_dir():
-        found.extend(sorted((out / "gt").glob("*.txt")))
-    if (out / "images").is_dir():
-        found.extend(sorted(p for p in (out / "images").rglob("*")
-                            if (p.is_file() or p.is_symlink()) and p.suffix.lower() in IMAGE_SUFFIXES))
-    for name in ("categories.csv", "left_out.csv"):
-        if (out / name).is_file():
-            found.append(out / name)
-    return found
-
-
 def _check_paths(options: AihubOptions) -> Path:
     if not options.aihub.is_dir():
         raise InputError(f"{options.aihub}: no such folder (expected the unpacked AI-Hub Text in the Wild folder)")
@@ -879,10 +867,8 @@ def convert_aihub(options: AihubOptions, warn: Callable[[str], None] = log.warni
         raise InputError("--list and --all exclude each other: give a split list or convert everything")
     annotation_path = _check_paths(options)
     out = options.out
-    existing = _existing_outputs(out)
-    if existing and not options.overwrite:
-        raise InputError(f"{out} already holds a data set ({existing[0]} and {len(existing) - 1} more); "
-                         "choose another folder or pass --overwrite to replace it")
+    existing = existing_outputs(out, "**/*", IMAGE_SUFFIXES, OUTPUT_FILES)
+    refuse_to_mix(out, existing, options.overwrite)
     summary = AihubSummary(out)
     if options.all_images:
         entries: list[ListEntry] | None = None

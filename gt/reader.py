@@ -21,6 +21,9 @@ from adapters.core.schema import MAX_COORDINATE, Point
 log = logging.getLogger("bench")
 
 DONT_CARE = "###"
+# A word is vertical text when its box is about 1.5 x taller than wide: the AI-Hub conversion
+# (strictly taller, as Light-OCR) and the report's orientation split (>=) share the ratio.
+VERTICAL_RATIO = 1.5
 STEM_PREFIXES = ("gt_", "res_")
 _NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)")
 # only CR / LF end a line: str.splitlines() would also break on U+2028, form feed, etc. inside a text

@@ -33,6 +33,7 @@ from PIL import Image, ImageDraw, ImageFilter, ImageFont
 from adapters.core.errors import InputError
 from adapters.core.schema import Point
 from gt import lexicon
+from gt.outputs import existing_outputs, refuse_to_mix
 from gt.reader import DONT_CARE
 
 CATEGORIES: tuple[str, ...] = ("Signboard", "Goods", "Traffic_Sign", "book")
@@ -940,22 +941,18 @@ class SetSummary:
     seconds: float = 0.0
 
 
+def format_summary(summary: SetSummary) -> str:
+    """The CLI's closing line: how many images, words, ### and vertical words went where."""
+    per_category = ", ".join(f"{name} {count}" for name, count in sorted(summary.per_category.items()))
+    return (f"wrote {summary.images} images ({per_category}) with {summary.words} words "
+            f"({summary.dont_care} ###, {summary.vertical} vertical) to {summary.out} in {summary.seconds:.1f} s")
+
+
 def encode_jpeg(image: Image.Image) -> bytes:
     """Fixed quality, no EXIF or timestamps: equal pixels give equal bytes."""
     buffer = io.BytesIO()
     image.save(buffer, "JPEG", quality=JPEG_QUALITY, optimize=False, progressive=False)
     return buffer.getvalue()
-
-
-def _existing_outputs(out: Path) -> list[Path]:
-    found: list[Path] = []
-    if (out / "gt").is_dir():
-        found.extend(sorted((out / "gt").glob("*.txt")))
-    if (out / "images").is_dir():
-        found.extend(sorted((out / "images").glob("*/*.jpg")))
-    if (out / "categories.csv").is_file():
-        found.append(out / "categories.csv")
-    return found
 
 
 def write_set(out: Path | str, count: int, seed: int, *, overwrite: bool = False, progress: bool = True,
@@ -972,10 +969,8 @@ def write_set(out: Path | str, count: int, seed: int, *, overwrite: bool = False
         raise InputError(f"--seed must be 0 or more, got {seed}")
     if out.exists() and not out.is_dir():
         raise InputError(f"{out}: exists and is not a folder")
-    existing = _existing_outputs(out)
-    if existing and not overwrite:
-        raise InputError(f"{out} already holds a data set ({existing[0]} and {len(existing) - 1} more); "
-                         "choose another folder or pass --overwrite to replace it")
+    existing = existing_outputs(out, "*/*.jpg", (".jpg",), ("categories.csv",))
+    refuse_to_mix(out, existing, overwrite)
     faces = tuple(fonts) if fonts is not None else find_korean_fonts()
     for path in existing:
         path.unlink()

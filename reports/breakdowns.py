@@ -9,6 +9,7 @@ to no bucket). The category split is per image, so it has every metric.
 from __future__ import annotations
 
 import csv
+import logging
 import math
 from collections import defaultdict
 from dataclasses import dataclass
@@ -23,9 +24,10 @@ from adapters.core.schema import Point
 from eval.evaluate import Evaluation
 from eval.metrics import Counts, detection, end_to_end, ratio, recognition
 from eval.text import TextOptions, normalize
-from gt.reader import Word
+from gt.reader import VERTICAL_RATIO, Word
 
-VERTICAL_RATIO = 1.5
+log = logging.getLogger("bench")
+
 HORIZONTAL, VERTICAL = "horizontal", "vertical"
 ORIENTATIONS = (HORIZONTAL, VERTICAL)
 # (lowest length, highest length or None, label); lengths in code points after normalization.
@@ -140,6 +142,24 @@ def categories_from_folders(root: Path, files: Iterable[tuple[str, Path]]) -> di
         if category is not None:
             found[stem] = category
     return found
+
+
+def report_categories(categories: Path | None, images: Path | None, image_paths: Mapping[str, Path] | None,
+                      gt_stems: Iterable[str]) -> tuple[dict[str, str] | None, str]:
+    """The report's image categories and where they came from: a CSV wins over sub-folders of
+    ``--images``; (None, "") when neither gives any. Warns once when some gt images have none."""
+    found, source = None, ""
+    if categories is not None:
+        found, source = read_categories(categories), f"from {categories}"
+    elif images is not None and image_paths is not None:
+        found = categories_from_folders(images, image_paths.items()) or None
+        source = f"sub-folders of {images}" if found else ""
+    if found:
+        unknown = [stem for stem in gt_stems if stem not in found]
+        if unknown:
+            log.warning("%d gt image(s) have no category (counted as %s), e.g. %s", len(unknown), UNCATEGORISED,
+                        unknown[0])
+    return found, source
 
 
 # --- tables ------------------------------------------------------------------------------------

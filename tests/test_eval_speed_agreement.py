@@ -7,6 +7,7 @@ regions protects the protocol whatever the evaluator's vectorised code does. No 
 from __future__ import annotations
 
 import importlib.util
+import logging
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -124,6 +125,10 @@ def test_generation_is_reproducible_from_the_seed():
 
 
 def test_quick_run_prints_the_table(capsys):
-    assert bench.main(["--quick"]) == 0
+    level = logging.getLogger("bench").level
+    try:
+        assert bench.main(["--quick"]) == 0
+    finally:
+        logging.getLogger("bench").setLevel(level)  # main() silences the CLI's warnings; later tests need them
     out = capsys.readouterr().out
     assert "dense" in out and "sparse" in out and "baseline img/s" in out and "shapely" in out

@@ -241,6 +241,22 @@ def test_category_rules(tmp_path: Path):
         bd.read_categories(path)
 
 
+def test_report_categories_prefer_the_csv_and_warn_about_uncategorised_images(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setattr(logging.getLogger("bench"), "propagate", True)  # the CLI turns it off once run
+    caplog.set_level(logging.WARNING, logger="bench")
+    images = tmp_path / "images"
+    paths = {"a": images / "Goods" / "a.jpg", "b": images / "b.jpg"}
+    assert bd.report_categories(None, images, paths, ["a", "b"]) == ({"a": "Goods"}, f"sub-folders of {images}")
+    assert "1 gt image(s) have no category (counted as (none)), e.g. b" in caplog.text
+    csv_file = tmp_path / "c.csv"
+    csv_file.write_text("a,book\nb,Goods\n", encoding="utf-8")
+    assert bd.report_categories(csv_file, images, paths, ["a", "b"]) == ({"a": "book", "b": "Goods"},
+                                                                       f"from {csv_file}")
+    assert bd.report_categories(None, images, {"b": images / "b.jpg"}, ["b"]) == (None, "")
+    assert bd.report_categories(None, None, None, ["a"]) == (None, "")
+
+
 # --- bootstrap ------------------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -9,11 +10,15 @@ import pytest
 from PIL import Image
 from typer.testing import CliRunner
 
+from adapters.core.images import discover
 from adapters.core.schema import ImageResult, Item, ResultSet
+from adapters.providers.results import load_results
 from bench import app
+from eval.inputs import read_eval_inputs
 from gt.reader import Word
 from reports import fonts
 from reports.overlay import COLOURS, FALSE, IGNORED, MATCH, MISSED, PREDICTION, WRONG, build_overlay
+from reports.show import draw_overlays
 
 runner = CliRunner()
 
@@ -167,3 +172,40 @@ def test_provider_collects_first_and_reuses_on_the_next_run(korean_images, tmp_p
     second = runner.invoke(app, args)
     assert second.exit_code == 0, second.output
     assert "0 collected, 1 reused" in second.stdout
+
+
+def test_skip_bad_lines_reads_the_rest_of_the_gt(korean_images, predictions: Path, tmp_path: Path):
+    gt = tmp_path / "gt"
+    shutil.copytree(korean_images.gt_dir, gt)
+    with open(gt / "gt_sign_hall.txt", "a", encoding="utf-8") as handle:
+        handle.write("0,0,10,oops,10,10,0,10,깨진\n")
+    base = ["show", "--images", str(korean_images.images_dir), "--api_res_json", str(predictions),
+            "--txt_gt_dir", str(gt), "--no-progress"]
+    stopped = runner.invoke(app, [*base, "--out", str(tmp_path / "stopped")])
+    assert stopped.exit_code == 2 and "gt_sign_hall.txt, line 2" in stopped.stderr
+    assert not (tmp_path / "stopped").exists()
+    skipped = runner.invoke(app, [*base, "--out", str(tmp_path / "out"), "--skip-bad-lines"])
+    assert skipped.exit_code == 0, skipped.output
+    assert "skipped" in skipped.stderr and "gt_sign_hall.txt, line 2" in skipped.stderr
+    assert sorted(p.name for p in (tmp_path / "out").glob("*.png")) == ["sign_exit.png", "sign_hall.png",
+                                                                         "sign_shop.png"]
+    assert colour_pixels(Image.open(tmp_path / "out" / "sign_hall.png"), COLOURS[MISSED]) == 0  # the bad line is gone
+
+
+def test_draw_overlays_counts_what_it_leaves_out(korean_images, predictions: Path, tmp_path: Path):
+    results = load_results(predictions).images
+    found = [f for f in discover(korean_images.images_dir) if f.key != "sign_shop"]
+    inputs = read_eval_inputs(korean_images.gt_dir, [0.5])
+    summary = draw_overlays(korean_images.images_dir, found, results, inputs, tmp_path / "all", fonts.hangul_font(),
+                            progress=False)
+    assert (summary.written, summary.no_gt, summary.no_result) == (2, 0, 0)
+    assert str(summary) == f"wrote 2 overlay(s) to {tmp_path / 'all'}"
+    del results["sign_hall"]
+    without_gt = replace(inputs, gt_dir=None)
+    summary = draw_overlays(korean_images.images_dir, found, results, without_gt, tmp_path / "preds",
+                            fonts.hangul_font(), progress=False)
+    assert (summary.written, summary.no_result) == (1, 1)
+    summary = draw_overlays(korean_images.images_dir, found, results, inputs, tmp_path / "errors", fonts.hangul_font(),
+                            only_errors=True, progress=False)
+    assert (summary.written, summary.skipped_clean) == (2, 0)  # sign_hall has no result: an error image
+    assert str(summary) == f"wrote 2 overlay(s) to {tmp_path / 'errors'}"
