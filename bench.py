@@ -26,8 +26,17 @@ app = typer.Typer(help="Benchmark OCR providers on Korean text: collect, eval, r
 log = logging.getLogger("bench")
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from cli.errors import version_lines
+
+        typer.echo("\n".join(version_lines(registry.engine_versions(registry.names(registry.LOCAL)))))
+        raise typer.Exit()
+
+
 @app.callback()
-def main() -> None:
+def main(version: bool = typer.Option(False, "--version", is_eager=True, callback=_print_version,
+                                      help="Print the version and the local engines found, then exit.")) -> None:
     """Korean OCR Bench: collect OCR results from providers, evaluate them on Korean ground
     truth, and report. Run `bench COMMAND --help` for a command's options and examples."""
 
@@ -77,7 +86,7 @@ def eval_command(
     Matching is one-to-one by polygon IoU; the full protocol is in the README. Nothing is
     written unless every input reads cleanly (exit code 2 otherwise).
     """
-    from tqdm import tqdm
+    from adapters.core.progress import progress_bar
 
     from adapters.providers.results import load_results
     from eval.evaluate import evaluate
@@ -87,8 +96,8 @@ def eval_command(
     inputs = read_eval_inputs(txt_gt_dir, iou, ignore_text=ignore_text, skip_bad_lines=skip_bad_lines,
                               text=_text_options(ignore_case, ignore_space, ignore_punct, icdar15), min_score=min_score)
     results = load_results(api_res_json)
-    with tqdm(total=len(inputs.gt), desc="evaluating", unit="img", leave=False,
-              disable=not progress or len(inputs.gt) < 500) as bar:
+    with progress_bar(total=len(inputs.gt), desc="evaluating", unit="img", leave=False,
+                      enabled=progress, min_items=500) as bar:
         evaluation = evaluate(inputs.gt, results.images, inputs.options, progress=bar.update)
     typer.echo(format_table(evaluation, results.provider))
     if inputs.bad_lines:

@@ -69,3 +69,16 @@ def cli_errors(func: Callable[..., Any]) -> Callable[..., Any]:
             raise typer.Exit(EXIT_INTERRUPTED) from None
 
     return wrapper
+
+
+def version_lines(engines: dict[str, str]) -> list[str]:
+    """``bench --version``: this tool's version, Python's, and each local engine found (or not)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        mine = version("korean-ocr-bench")
+    except PackageNotFoundError:  # run from a checkout that was never installed
+        mine = "unknown (not installed)"
+    lines = [f"korean-ocr-bench {mine}", f"python {sys.version.split()[0]}"]
+    lines += [f"{name} {found}" for name, found in sorted(engines.items())] or ["no local engine found"]
+    return lines

@@ -707,7 +707,7 @@ def read_annotation_file(path: Path, wanted: set[str] | None, progress: bool = T
     One pass when ``images`` comes before ``annotations`` (as released); otherwise a second pass
     reads the annotations, since an image id cannot be checked before the images are known.
     """
-    from tqdm import tqdm
+    from adapters.core.progress import progress_bar
 
     source = str(path)
     size = path.stat().st_size
@@ -722,8 +722,8 @@ def read_annotation_file(path: Path, wanted: set[str] | None, progress: bool = T
         if key == "images":  # from now on annotations can be checked against the image ids
             handlers["annotations"] = collector.annotation
 
-    with tqdm(total=size, desc="reading annotations", unit="B", unit_scale=True, unit_divisor=1024,
-              leave=False, disable=not progress) as bar:
+    with progress_bar(total=size, desc="reading annotations", unit="B", unit_scale=True, unit_divisor=1024,
+                      leave=False, enabled=progress) as bar:
         with open(path, "rb") as handle:
             seen = JsonStream(handle, source, bar.update, chunk_size).walk(handlers, done)
         for key in ("images", "annotations"):
@@ -860,7 +860,7 @@ def _transfer(source: Path, target: Path, link: bool) -> str:
 def convert_aihub(options: AihubOptions, warn: Callable[[str], None] = log.warning) -> AihubSummary:
     """Read, validate and convert; write ``OUT/images/<category>/``, ``OUT/gt/``, ``categories.csv`` and
     ``left_out.csv``. Nothing in OUT changes unless the inputs read cleanly."""
-    from tqdm import tqdm
+    from adapters.core.progress import progress_bar
 
     started = time.perf_counter()
     if options.all_images and options.split_list is not None:
@@ -932,8 +932,8 @@ def convert_aihub(options: AihubOptions, warn: Callable[[str], None] = log.warni
     (out / "gt").mkdir(parents=True, exist_ok=True)
     rows: list[tuple[str, str]] = []
     stems: set[str] = set()
-    for entry, record, path in tqdm(sorted(resolved, key=lambda item: item[1].file_name), desc="writing",
-                                    unit="img", leave=False, disable=not options.progress or len(resolved) < 50):
+    for entry, record, path in progress_bar(sorted(resolved, key=lambda item: item[1].file_name), desc="writing",
+                                    unit="img", leave=False, enabled=options.progress, min_items=50):
         category = resolve_category(path, record.type, entry.category)
         stem = Path(record.file_name).stem
         if stem.lower() in stems:

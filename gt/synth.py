@@ -978,9 +978,9 @@ def write_set(out: Path | str, count: int, seed: int, *, overwrite: bool = False
     summary = SetSummary(out)
     started = time.perf_counter()
     rows: list[tuple[str, str]] = []
-    from tqdm import tqdm
+    from adapters.core.progress import progress_bar
 
-    for index in tqdm(range(count), desc="synth", unit="img", disable=not progress or count <= 5):
+    for index in progress_bar(range(count), desc="synth", unit="img", enabled=progress, min_items=6):
         stem = stem_of(index, count)
         sample = render_sample(seed, index, faces, stem=stem)
         folder = out / "images" / sample.category

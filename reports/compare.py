@@ -159,13 +159,13 @@ def load_runs(given: Sequence[Path], gt_dir: Path) -> list[ProviderRun]:
 def evaluate_runs(runs: Sequence[ProviderRun], gt: Mapping[str, Sequence[Any]], options: EvalOptions,
                   progress: bool = True) -> None:
     """Evaluate every run with the same options, and read its latencies for the gt images."""
-    from tqdm import tqdm
+    from adapters.core.progress import progress_bar
 
     from eval.evaluate import evaluate
 
     for run in runs:
-        with tqdm(total=len(gt), desc=f"evaluating {run.label}", unit="img", leave=False,
-                  disable=not progress or len(gt) < 200) as bar:
+        with progress_bar(total=len(gt), desc=f"evaluating {run.label}", unit="img", leave=False,
+                          enabled=progress, min_items=200) as bar:
             run.evaluation = evaluate(gt, run.results.images, options, progress=bar.update)
         if run.runs_file is not None:
             run.latencies_ms = read_latencies(run.runs_file, set(gt))

@@ -45,7 +45,7 @@ def draw_overlays(folder: Path, found: Sequence[ImageFile], results: Mapping[str
     With ground truth (``inputs.gt_dir``) only gt images are drawn, coloured by what matching
     made of each item; results without an image are only warned about.
     """
-    from tqdm import tqdm
+    from adapters.core.progress import progress_bar
 
     gt = inputs.gt if inputs.gt_dir is not None else None
     stray = sorted(set(results) - {f.key for f in found})
@@ -53,7 +53,7 @@ def draw_overlays(folder: Path, found: Sequence[ImageFile], results: Mapping[str
         log.warning("%d result(s) have no image under %s and are not drawn, e.g. %s", len(stray), folder, stray[0])
     out.mkdir(parents=True, exist_ok=True)
     summary = ShowSummary(out)
-    for image in tqdm(found, desc="drawing", unit="img", disable=not progress or len(found) < 20):
+    for image in progress_bar(found, desc="drawing", unit="img", enabled=progress, min_items=20):
         words = None
         if gt is not None:
             words = gt.get(image.key)

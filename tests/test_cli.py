@@ -46,3 +46,45 @@ def test_every_command_help_shows_examples(command: list[str]):
     result = runner.invoke(app, [*command, "--help"])
     assert result.exit_code == 0 and "Examples:" in result.stdout
     assert f"bench {' '.join(command)}".strip() in result.stdout
+
+
+def test_version_names_the_tool_python_and_the_local_engines_found():
+    from typer.testing import CliRunner
+
+    import bench
+
+    done = CliRunner().invoke(bench.app, ["--version"])
+    assert done.exit_code == 0
+    lines = done.output.splitlines()
+    assert lines[0].startswith("korean-ocr-bench ") and lines[1].startswith("python 3.")
+    assert len(lines) >= 3  # each local engine found, or "no local engine found"
+
+
+def test_progress_bars_follow_one_rule_shown_only_on_a_terminal(monkeypatch):
+    import io
+
+    from adapters.core.progress import progress_bar
+
+    monkeypatch.setattr("sys.stderr", io.StringIO())  # not a terminal: no bar, even when asked for
+    assert progress_bar(range(100), enabled=True).disable
+    assert progress_bar(range(100), enabled=None).disable
+    assert progress_bar(range(100), enabled=False).disable
+
+
+def test_progress_bars_are_left_out_for_small_jobs_and_when_turned_off(monkeypatch):
+    from adapters.core.progress import progress_bar
+
+    class Terminal:
+        def isatty(self) -> bool:
+            return True
+
+        def write(self, text: str) -> int:
+            return len(text)
+
+        def flush(self) -> None:
+            pass
+
+    monkeypatch.setattr("sys.stderr", Terminal())
+    assert not progress_bar(range(100), enabled=True, min_items=50).disable
+    assert progress_bar(range(10), enabled=True, min_items=50).disable
+    assert progress_bar(range(100), enabled=False).disable

@@ -37,7 +37,6 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import AbstractSet, Any, Callable, Iterable
 
-from tqdm import tqdm
 from tqdm.contrib.logging import logging_redirect_tqdm
 
 from adapters.core.credentials import redact
@@ -48,6 +47,7 @@ from adapters.collection.journal import JOURNAL_VERSION, STATUS_FAILED, STATUS_O
 from adapters.providers.base import Outcome, Provider, Verdict
 from adapters.collection.ratelimit import RateLimiter
 from adapters.core.schema import ImageResult, ResultSet
+from adapters.core.progress import progress_bar
 from adapters.providers.response_fields import ResponseFormatError
 
 log = logging.getLogger("bench")
@@ -247,8 +247,8 @@ class _Run:
     def execute(self, todo: list[ImageFile]) -> None:
         if not todo:
             return
-        bar = tqdm(total=len(todo), desc=self.provider.name, unit="img", file=sys.stderr,
-                   disable=None if self.options.progress is None else not self.options.progress,
+        bar = progress_bar(total=len(todo), desc=self.provider.name, unit="img",
+                   enabled=self.options.progress,
                    dynamic_ncols=True, leave=True)
         pool = ThreadPoolExecutor(max_workers=max(1, self.options.concurrency), thread_name_prefix="collect")
         futures: dict[Future[str], ImageFile] = {pool.submit(self.work, image): image for image in todo}
