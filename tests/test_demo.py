@@ -8,9 +8,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from adapters.emulator import Emulator, GtAnswers
 
 SECRET = "demo-test-key-0123456789"
+
+# `bench synth` and `bench demo` subprocesses, an emulator server and the Tesseract engine
+pytestmark = pytest.mark.slow
 
 
 def test_demo_runs_every_configured_provider_and_writes_the_report(tmp_path: Path):

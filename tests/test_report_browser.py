@@ -75,6 +75,7 @@ def test_page_is_self_contained(report_html: Path):
     assert "<link" not in text and "@import" not in text and "url(" not in text
 
 
+@pytest.mark.slow
 def test_dom_has_tables_figures_and_links(report_html: Path, tmp_path: Path):
     done = run_chromium(tmp_path, "--dump-dom", report_html.as_uri())
     assert done.returncode == 0, done.stderr[-2000:]
@@ -96,6 +97,7 @@ def test_dom_has_tables_figures_and_links(report_html: Path, tmp_path: Path):
     assert not problems, problems
 
 
+@pytest.mark.slow
 def test_screenshot_shows_the_page(report_html: Path, tmp_path: Path):
     shot = tmp_path / "shot.png"
     done = run_chromium(tmp_path, f"--screenshot={shot}", f"--window-size={WINDOW[0]},{WINDOW[1]}",
