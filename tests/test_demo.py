@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import csv
 import os
+import pytest
 import subprocess
 import sys
 from pathlib import Path
-
-import pytest
 
 from adapters.emulator import Emulator, GtAnswers
 
