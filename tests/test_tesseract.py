@@ -77,7 +77,6 @@ def _write(data: bytes, path: Path) -> Path:
     return path
 
 
-@pytest.mark.slow
 @needs_engine
 def test_bad_images_raise_a_permanent_error_naming_the_input(tmp_path: Path) -> None:
     with pytest.raises(PermanentError, match="not an image"):
