@@ -126,6 +126,8 @@ def test_generation_is_reproducible_from_the_seed():
     assert bench.generate(TINY_SPARSE, 5) != bench.generate(TINY_SPARSE, 6)
 
 
+# In-process, but a whole (quick) speed benchmark, 1-2 s of CPU: out of the quick loop.
+@pytest.mark.slow
 def test_quick_run_prints_the_table(capsys):
     assert bench.main(["--quick"]) == 0
     out = capsys.readouterr().out

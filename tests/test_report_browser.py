@@ -69,6 +69,9 @@ def report_html(korean_images, tmp_path_factory: pytest.TempPathFactory) -> Path
     return out / "report.html"
 
 
+# No browser here, but its fixture builds a whole report (1-2 s) for this one quick check; it
+# belongs with the browser tests it guards.
+@pytest.mark.slow
 def test_page_is_self_contained(report_html: Path):
     text = report_html.read_text(encoding="utf-8")
     assert not re.search(r'(src|href)="(?!data:|#)', text), "every src/href must be a data URI or an in-page anchor"
