@@ -14,7 +14,7 @@ import pytest
 from PIL import Image, ImageDraw, ImageFont
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-SHARED_DIR = REPO_ROOT.parent / "shared"
+DATA_DIR = REPO_ROOT / "tests" / "data"
 
 # (stem, file suffix, canvas size, [(text, x, y, font size)]); "###" marks a don't-care region.
 _LAYOUTS = [
@@ -99,8 +99,9 @@ def korean_images(tmp_path_factory: pytest.TempPathFactory, nanum_font: Path) ->
 
 @pytest.fixture(scope="session")
 def provider_samples() -> Path:
-    """The recorded real provider responses in ``../shared/provider_samples`` (next to the repo)."""
-    path = SHARED_DIR / "provider_samples"
+    """The recorded real provider responses shipped in ``tests/data/provider_samples``."""
+    path = DATA_DIR / "provider_samples"
     if not path.is_dir():
-        pytest.skip(f"recorded provider responses not found at {path} (CI checks out ../shared next to the repo)")
+        pytest.skip(f"recorded provider responses not found at {path} (they are part of the repository: "
+                    "restore tests/data/provider_samples from git)")
     return path

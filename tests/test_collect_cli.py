@@ -17,6 +17,9 @@ from collect_support import (all_output_text, bench_cmd, bench_env, journal_line
 
 SECRET = "cli-SECRET-7d2e0b-do-not-print"
 
+# every test runs `bench` as a subprocess, most against emulator HTTP servers
+pytestmark = pytest.mark.slow
+
 
 def naver_env(emulator: Emulator, secret: str = SECRET) -> dict[str, str]:
     return bench_env(NAVER_OCR_URL=emulator.url, NAVER_OCR_SECRET=secret)

@@ -27,6 +27,9 @@ from collect_support import gt_line, journal_lines, make_set, render, write_bomb
 
 SECRET = "emu-secret-4f1c9a"
 
+# every test starts emulator HTTP servers on 127.0.0.1
+pytestmark = pytest.mark.slow
+
 
 def run(provider: str, emulator: Emulator, images: Path, out: Path, secret: str = SECRET,
         engine: Provider | None = None, **options) -> Summary:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import os
+import pytest
 import subprocess
 import sys
 from pathlib import Path
@@ -11,6 +12,9 @@ from pathlib import Path
 from adapters.emulators.emulator import Emulator, GtAnswers
 
 SECRET = "demo-test-key-0123456789"
+
+# `bench synth` and `bench demo` subprocesses, an emulator server and the Tesseract engine
+pytestmark = pytest.mark.slow
 
 
 def test_demo_runs_every_configured_provider_and_writes_the_report(tmp_path: Path):

@@ -112,6 +112,7 @@ def test_error_bodies_are_read_as_errors_by_the_parsers() -> None:
 
 # ---------------------------------------------------------------- answers on the wire
 
+@pytest.mark.slow
 def test_naver_answers_ground_truth_in_clova_v2_shape(korean_images, gt_answers) -> None:
     path = korean_images.files["sign_exit"]
     with Emulator("naver", gt_answers, secret=NAVER_SECRET) as emu:
@@ -130,6 +131,7 @@ def test_naver_answers_ground_truth_in_clova_v2_shape(korean_images, gt_answers)
     assert emu.calls_for("sign_exit") == 1 and emu.requests[0].status == 200
 
 
+@pytest.mark.slow
 def test_kakao_and_jenti_answer_ground_truth_keyed_by_file_stem(korean_images, gt_answers) -> None:
     path = korean_images.files["sign_shop"]
     expected = {w.text for w in korean_images.care_words("sign_shop")}
@@ -144,6 +146,7 @@ def test_kakao_and_jenti_answer_ground_truth_keyed_by_file_stem(korean_images, g
         assert set(response.json()) == expected
 
 
+@pytest.mark.slow
 def test_unknown_image_gets_an_empty_answer_in_each_shape(gt_answers) -> None:
     data = png_bytes()
     with Emulator("naver", gt_answers) as emu:
@@ -154,6 +157,7 @@ def test_unknown_image_gets_an_empty_answer_in_each_shape(gt_answers) -> None:
         assert post_jenti(emu.url, "nobody.png", data).json() == {}
 
 
+@pytest.mark.slow
 def test_gt_boxes_are_scaled_to_the_size_of_the_received_image(korean_images) -> None:
     path = korean_images.files["sign_hall"]
     original = Image.open(path)
@@ -175,6 +179,7 @@ def test_gt_boxes_are_scaled_to_the_size_of_the_received_image(korean_images) ->
     assert flat(item.polygon) == pytest.approx(flat(word.quad))
 
 
+@pytest.mark.slow
 def test_recorded_bodies_are_served_verbatim(tmp_path: Path, provider_samples: Path) -> None:
     kakao_sample = provider_samples / "kakao_v2_gimkuku_menu.json"
     clova_sample = provider_samples / "clova_general_v2_sooeun67_spri_report.json"
@@ -195,6 +200,7 @@ def test_recorded_bodies_are_served_verbatim(tmp_path: Path, provider_samples: P
         assert naver.parse(post_naver(emu.url, "../report", png_bytes()).json()).items == ()
 
 
+@pytest.mark.slow
 def test_engine_answers_read_korean_from_the_received_image(korean_images) -> None:
     path = korean_images.files["sign_exit"]
     with Emulator("kakao", EngineAnswers(registry.get("tesseract")), secret=KAKAO_KEY) as emu:
@@ -206,6 +212,7 @@ def test_engine_answers_read_korean_from_the_received_image(korean_images) -> No
 
 # ---------------------------------------------------------------- auth
 
+@pytest.mark.slow
 def test_naver_checks_the_secret_header(gt_answers) -> None:
     data = png_bytes()
     with Emulator("naver", gt_answers, secret=NAVER_SECRET) as emu:
@@ -219,6 +226,7 @@ def test_naver_checks_the_secret_header(gt_answers) -> None:
         assert post_naver(emu.url, "x", data, secret=None).status_code == 200
 
 
+@pytest.mark.slow
 def test_kakao_checks_the_kakaoak_authorization(gt_answers) -> None:
     data = png_bytes()
     with Emulator("kakao", gt_answers, secret=KAKAO_KEY) as emu:
@@ -233,6 +241,7 @@ def test_kakao_checks_the_kakaoak_authorization(gt_answers) -> None:
 
 # ---------------------------------------------------------------- request validation
 
+@pytest.mark.slow
 @pytest.mark.parametrize("change, code", [
     ({"version": "V3"}, "0021"),
     ({"version": None}, "0011"),
@@ -250,6 +259,7 @@ def test_naver_rejects_invalid_bodies_with_clova_codes(gt_answers, change: dict,
     assert not naver.parse(response.json()).is_ok
 
 
+@pytest.mark.slow
 def test_naver_rejects_malformed_images_lists_and_payloads(gt_answers) -> None:
     data = png_bytes()
     good = naver_body("x", data)
@@ -280,6 +290,7 @@ def test_naver_rejects_malformed_images_lists_and_payloads(gt_answers) -> None:
         assert response.status_code == 200 and response.json()["images"][0]["name"] == "sign"
 
 
+@pytest.mark.slow
 def test_kakao_and_jenti_require_their_multipart_field(gt_answers) -> None:
     data = png_bytes()
     with Emulator("kakao", gt_answers) as emu:
@@ -298,6 +309,7 @@ def test_kakao_and_jenti_require_their_multipart_field(gt_answers) -> None:
             assert not jenti.parse(response.json()).is_ok
 
 
+@pytest.mark.slow
 def test_wrong_path_method_and_garbage_never_kill_the_server(gt_answers) -> None:
     data = png_bytes()
     with Emulator("kakao", gt_answers) as emu:
@@ -313,6 +325,7 @@ def test_wrong_path_method_and_garbage_never_kill_the_server(gt_answers) -> None
         assert post_kakao(emu.url, "a.png", data).status_code == 200
 
 
+@pytest.mark.slow
 def test_chunked_bodies_are_read_and_bad_chunk_sizes_refused(gt_answers) -> None:
     data = png_bytes()
     body = (b'--B\r\nContent-Disposition: form-data; name="file"; filename="a.png"\r\n\r\n'
@@ -337,6 +350,7 @@ def _declared_size_png(width: int, height: int) -> bytes:
     return bytes(data)
 
 
+@pytest.mark.slow
 def test_decompression_bombs_get_the_bad_image_error(gt_answers) -> None:
     bomb = _declared_size_png(30000, 30000)
     with Emulator("naver", gt_answers) as emu:
@@ -352,6 +366,7 @@ def test_decompression_bombs_get_the_bad_image_error(gt_answers) -> None:
 
 # ---------------------------------------------------------------- faults
 
+@pytest.mark.slow
 def test_error_rate_answers_5xx_in_the_provider_shape(gt_answers) -> None:
     with Emulator("naver", gt_answers, Faults(error_rate=1.0, seed=3)) as emu:
         responses = [post_naver(emu.url, "x", png_bytes()) for _ in range(8)]
@@ -361,6 +376,7 @@ def test_error_rate_answers_5xx_in_the_provider_shape(gt_answers) -> None:
     assert all(record.fault == "error" for record in emu.requests)
 
 
+@pytest.mark.slow
 def test_partial_error_rate_is_reproducible_with_the_same_seed(gt_answers) -> None:
     def statuses(seed: int) -> list[int]:
         with Emulator("jenti", gt_answers, Faults(error_rate=0.5, seed=seed)) as emu:
@@ -371,6 +387,7 @@ def test_partial_error_rate_is_reproducible_with_the_same_seed(gt_answers) -> No
     assert 200 in first and set(first) - {200}
 
 
+@pytest.mark.slow
 def test_rate_limit_answers_429_with_retry_after(gt_answers) -> None:
     # CLOVA documents its rate limit as HTTP 400 with code 0025: only the body tells it apart
     with Emulator("naver", gt_answers, Faults(rate_limit_rate=1.0, retry_after=2)) as emu:
@@ -383,6 +400,7 @@ def test_rate_limit_answers_429_with_retry_after(gt_answers) -> None:
     assert response.status_code == 429 and float(response.headers["Retry-After"]) == 0.5
 
 
+@pytest.mark.slow
 def test_drop_closes_the_connection_without_an_answer(gt_answers) -> None:
     with Emulator("kakao", gt_answers, Faults(drop_rate=0.5, seed=1)) as emu:
         outcomes = []
@@ -396,6 +414,7 @@ def test_drop_closes_the_connection_without_an_answer(gt_answers) -> None:
     assert outcomes.count("dropped") == sum(r.fault == "drop" and r.status == 0 for r in records)
 
 
+@pytest.mark.slow
 def test_truncate_sends_a_200_with_an_unparseable_body(gt_answers, korean_images) -> None:
     path = korean_images.files["sign_exit"]
     with Emulator("naver", gt_answers, Faults(truncate_rate=1.0)) as emu:
@@ -407,6 +426,7 @@ def test_truncate_sends_a_200_with_an_unparseable_body(gt_answers, korean_images
     assert response.text.startswith('{"version"')
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("provider, code", [("naver", "0023"), ("kakao", -10)])
 def test_quota_after_n_successful_answers(gt_answers, provider: str, code) -> None:
     post = post_naver if provider == "naver" else (lambda url, name, data: post_kakao(url, name + ".png", data))
@@ -418,6 +438,7 @@ def test_quota_after_n_successful_answers(gt_answers, provider: str, code) -> No
     assert not parser.parse(statuses[-1].json()).is_ok
 
 
+@pytest.mark.slow
 def test_latency_is_added_before_the_answer(gt_answers) -> None:
     with Emulator("jenti", gt_answers, Faults(latency_ms=300)) as emu:
         start = time.perf_counter()
@@ -425,6 +446,7 @@ def test_latency_is_added_before_the_answer(gt_answers) -> None:
         assert time.perf_counter() - start >= 0.3
 
 
+@pytest.mark.slow
 def test_fail_first_fails_each_image_n_times_then_answers(gt_answers) -> None:
     with Emulator("naver", gt_answers, Faults(fail_first=2)) as emu:
         a = [post_naver(emu.url, "a", png_bytes()).status_code for _ in range(3)]
@@ -445,6 +467,7 @@ def test_fault_settings_are_validated() -> None:
         RecordedAnswers(REPO_ROOT / "no-such-folder")
 
 
+@pytest.mark.slow
 def test_concurrent_requests_each_get_their_own_image_answer(korean_images, gt_answers) -> None:
     stems = list(korean_images.files) * 4
     with Emulator("naver", gt_answers, Faults(latency_ms=50)) as emu:
@@ -456,6 +479,7 @@ def test_concurrent_requests_each_get_their_own_image_answer(korean_images, gt_a
         assert [i.text for i in naver.parse(body).items] == [w.text for w in korean_images.care_words(stem)]
 
 
+@pytest.mark.slow
 def test_stop_ends_keep_alive_connections(gt_answers) -> None:
     session = requests.Session()
     emu = Emulator("jenti", gt_answers).start()
@@ -473,6 +497,7 @@ def _read_lines(stream, lines: queue.Queue) -> None:
         lines.put(line)
 
 
+@pytest.mark.slow
 def test_bench_emulate_serves_until_ctrl_c_and_never_prints_the_secret(korean_images, tmp_path: Path) -> None:
     env = {**os.environ, "KAKAO_REST_API_KEY": KAKAO_KEY, "PYTHONUNBUFFERED": "1"}
     command = [sys.executable, str(REPO_ROOT / "bench.py"), "emulate", "kakao", "--port", "0",
@@ -505,6 +530,7 @@ def test_bench_emulate_serves_until_ctrl_c_and_never_prints_the_secret(korean_im
     assert KAKAO_KEY not in stdout and KAKAO_KEY not in stderr
 
 
+@pytest.mark.slow
 def test_bench_emulate_help_has_examples() -> None:
     out = subprocess.run([sys.executable, str(REPO_ROOT / "bench.py"), "emulate", "--help"],
                          capture_output=True, text=True, timeout=60)

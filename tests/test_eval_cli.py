@@ -146,7 +146,10 @@ def test_help_has_examples():
     assert result.exit_code == 0 and "Examples" in result.stdout and "--api_res_json" in result.stdout
 
 
-@pytest.mark.skipif(not (SHARED / "datasets" / "kr_docs").exists(), reason="../shared/datasets/kr_docs not present")
+@pytest.mark.skipif(not (SHARED / "datasets" / "kr_docs").exists(),
+                    reason="needs ../shared/datasets/kr_docs (gt_eval_doc_v1_kr.zip and res_eval_doc_v1_kr.zip: the "
+                           "100-page CLEval kr_docs set, clovaai/CLEval resources/test_data; in CI it sits beside "
+                           "the checkout); samples/kr_docs_mini holds its first 10 pages, not the 100 this checks")
 def test_kr_docs_zips_evaluate_directly(tmp_path: Path):
     kr = SHARED / "datasets" / "kr_docs"
     out = tmp_path / "out"

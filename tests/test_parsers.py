@@ -16,14 +16,15 @@ from adapters.providers import jenti, kakao, naver
 from adapters.core.schema import ImageResult
 from adapters.providers.response_fields import ResponseFormatError
 
-# CI checks out ../shared next to the repository.
-SAMPLES = Path(__file__).resolve().parents[1].parent / "shared" / "provider_samples"
+# Shipped with the repository (copies of ../shared/provider_samples; see tests/data/README.md).
+SAMPLES = Path(__file__).resolve().parent / "data" / "provider_samples"
 
 
 def load_sample(name: str) -> Any:
-    """A recorded response; the whole module skips cleanly when ../shared is not checked out."""
+    """A recorded response from tests/data/provider_samples."""
     if not SAMPLES.is_dir():
-        pytest.skip(f"recorded provider responses not found at {SAMPLES} (check out ../shared next to the repo)")
+        pytest.skip(f"recorded provider responses not found at {SAMPLES} (they are part of the repository: "
+                    "restore tests/data/provider_samples from git)")
     return json.loads((SAMPLES / name).read_text(encoding="utf-8-sig"))
 
 
@@ -36,7 +37,8 @@ def quad(*xy: float) -> tuple[tuple[float, float], ...]:
 def test_every_recorded_response_has_a_test():
     """A new file in provider_samples must get its own test here."""
     if not SAMPLES.is_dir():
-        pytest.skip(f"recorded provider responses not found at {SAMPLES}")
+        pytest.skip(f"recorded provider responses not found at {SAMPLES} (they are part of the repository: "
+                    "restore tests/data/provider_samples from git)")
     assert sorted(p.name for p in SAMPLES.glob("*.json")) == sorted(RECORDED)
 
 

@@ -69,12 +69,16 @@ def report_html(korean_images, tmp_path_factory: pytest.TempPathFactory) -> Path
     return out / "report.html"
 
 
+# No browser here, but its fixture builds a whole report (1-2 s) for this one quick check; it
+# belongs with the browser tests it guards.
+@pytest.mark.slow
 def test_page_is_self_contained(report_html: Path):
     text = report_html.read_text(encoding="utf-8")
     assert not re.search(r'(src|href)="(?!data:|#)', text), "every src/href must be a data URI or an in-page anchor"
     assert "<link" not in text and "@import" not in text and "url(" not in text
 
 
+@pytest.mark.slow
 def test_dom_has_tables_figures_and_links(report_html: Path, tmp_path: Path):
     done = run_chromium(tmp_path, "--dump-dom", report_html.as_uri())
     assert done.returncode == 0, done.stderr[-2000:]
@@ -96,6 +100,7 @@ def test_dom_has_tables_figures_and_links(report_html: Path, tmp_path: Path):
     assert not problems, problems
 
 
+@pytest.mark.slow
 def test_screenshot_shows_the_page(report_html: Path, tmp_path: Path):
     shot = tmp_path / "shot.png"
     done = run_chromium(tmp_path, f"--screenshot={shot}", f"--window-size={WINDOW[0]},{WINDOW[1]}",

@@ -118,6 +118,7 @@ def _light_ocr_view(items: tuple[Item, ...]) -> list[tuple[str, Any]]:
 
 # ------------------------------------------------------------------------------------------ done when
 
+@pytest.mark.slow
 def test_collect_jenti_against_serve_equals_collect_tesseract(served, images, tesseract_run, tmp_path):
     done = run_bench(["collect", "--provider", "jenti", "--images", str(images), "--out", str(tmp_path),
                       "--no-progress"], cwd=tmp_path, env=bench_env(JENTI_OCR_URL=f"{served.url}/evaluation"))
@@ -137,6 +138,7 @@ def test_collect_jenti_against_serve_equals_collect_tesseract(served, images, te
     assert len(read_twice) == 2 and len(kept) == 1 and kept[0].polygon == read_twice[-1].polygon
 
 
+@pytest.mark.slow
 def test_v1_ocr_is_lossless(served, images, tesseract_run):
     reference = json.loads((tesseract_run / "tesseract.normalized.json").read_text(encoding="utf-8"))
     parsed = parse_result_set(reference)
@@ -206,6 +208,7 @@ def _multipart_type() -> str:
     return f"multipart/form-data; boundary={BOUNDARY}"
 
 
+@pytest.mark.slow
 def test_malformed_requests_get_json_errors_and_the_server_keeps_serving(served, images, tesseract_run):
     good = (images / "sign_hall.png").read_bytes()
     form = _multipart_type()
@@ -306,6 +309,7 @@ def _tga(images: Path) -> bytes:
 
 # ------------------------------------------------------------------------------------------ health, OpenAPI
 
+@pytest.mark.slow
 def test_health_and_head(served):
     answer = requests.get(f"{served.url}/health", timeout=10)
     assert answer.status_code == 200
@@ -335,6 +339,7 @@ def _resolve(doc: dict[str, Any], ref: str) -> Any:
     return node
 
 
+@pytest.mark.slow
 def test_openapi_document_describes_every_route(served):
     answer = requests.get(f"{served.url}/openapi.json", timeout=10)
     assert answer.status_code == 200
@@ -384,6 +389,7 @@ def test_read_body_refuses_before_reading_and_caps_the_read():
     assert read_body(_CountingStream(b"x" * 1000), None, limit=1000) == b"x" * 1000
 
 
+@pytest.mark.slow
 def test_a_body_shorter_than_its_content_length_gets_no_answer(served):
     """What the README says: waitress waits for the rest and closes the connection unanswered."""
     with socket.create_connection((served.host, served.port), timeout=30) as sock:
@@ -434,6 +440,7 @@ def _call(app: App, method: str, path: str) -> tuple[str, dict[str, str], bytes]
     return seen["status"], seen["headers"], body
 
 
+@pytest.mark.slow
 def test_health_is_503_when_a_language_is_missing():
     status, headers, body = _call(App(TesseractEngine(lang="kor+zzz"), WIRE), "GET", "/health")
     payload = json.loads(body)
@@ -441,6 +448,7 @@ def test_health_is_503_when_a_language_is_missing():
     assert payload["status"] == "unavailable" and payload["ready"] is False and "'zzz'" in payload["error"]
 
 
+@pytest.mark.slow
 def test_engine_slots_bound_concurrency_and_a_full_queue_answers_503(images):
     data = (images / "sign_hall.png").read_bytes()
     engine = TesseractEngine(workers=2)
@@ -494,6 +502,7 @@ class _GatedEngine(TesseractEngine):
         return super()._run(data)
 
 
+@pytest.mark.slow
 def test_health_answers_while_the_engine_is_saturated(images):
     data = (images / "sign_hall.png").read_bytes()
     threads, workers = 3, 1
@@ -528,6 +537,7 @@ def test_default_threads_are_bounded_and_leave_room_to_wait():
     assert waiting_limit(3, 4) == 0
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not hasattr(os, "sched_setaffinity") or len(os.sched_getaffinity(0)) < 2,
                     reason="needs CPU affinity and at least two usable CPUs")
 def test_default_workers_follow_the_cpus_this_process_may_use(tmp_path):
@@ -543,6 +553,7 @@ def test_default_workers_follow_the_cpus_this_process_may_use(tmp_path):
 
 # ------------------------------------------------------------------------------------------ the command
 
+@pytest.mark.slow
 def test_serve_stops_on_ctrl_c_and_refuses_a_busy_port(tmp_path):
     process, url, _ = _start(tmp_path, "--workers", "1")
     try:

@@ -156,6 +156,7 @@ def test_missing_korean_font_names_the_package(korean_images, predictions: Path,
     assert not (tmp_path / "o").exists()
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(shutil.which("tesseract") is None, reason="tesseract-ocr is not installed (make setup installs it)")
 def test_provider_collects_first_and_reuses_on_the_next_run(korean_images, tmp_path: Path):
     images = tmp_path / "images"

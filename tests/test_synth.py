@@ -237,6 +237,7 @@ def test_cli_writes_refuses_to_mix_and_overwrites(tmp_path):
     assert helped.exit_code == 0 and "Examples" in helped.output and "bench synth --out" in helped.output
 
 
+@pytest.mark.slow
 def test_real_tesseract_reads_some_but_not_all_words(tmp_path, fonts):
     assert shutil.which("tesseract"), "tesseract is not installed (Debian: tesseract-ocr tesseract-ocr-kor)"
     truth: set[str] = set()

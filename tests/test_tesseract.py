@@ -33,6 +33,7 @@ def _box(polygon) -> tuple[float, float, float, float]:
 
 # ---------------------------------------------------------------- real runs
 
+@pytest.mark.slow
 @needs_engine
 def test_reads_drawn_korean_words_where_they_are(korean_images) -> None:
     path = korean_images.files["sign_exit"]
@@ -56,6 +57,7 @@ def test_reads_drawn_korean_words_where_they_are(korean_images) -> None:
         assert 0.0 <= item.confidence <= 1.0 and item.text.strip() and item.granularity == "word"
 
 
+@pytest.mark.slow
 @needs_engine
 def test_exif_orientation_is_applied_before_recognition(korean_images) -> None:
     upright = Image.open(korean_images.files["sign_hall"]).convert("RGB")
@@ -87,6 +89,7 @@ def test_bad_images_raise_a_permanent_error_naming_the_input(tmp_path: Path) -> 
         tesseract.recognize(tmp_path / "missing.png")
 
 
+@pytest.mark.slow
 @needs_engine
 def test_raw_responses_are_recognised_by_the_results_loader(korean_images) -> None:
     raws = {stem: tesseract.recognize(path, psm=6) for stem, path in list(korean_images.files.items())[:2]}
@@ -103,6 +106,7 @@ def test_available_names_a_missing_binary_and_the_packages() -> None:
     assert message is not None and "apt-get install tesseract-ocr tesseract-ocr-kor" in message
 
 
+@pytest.mark.slow
 @needs_engine
 def test_available_names_missing_korean_data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # a tessdata folder with English only, as on a machine without tesseract-ocr-kor
@@ -122,6 +126,7 @@ def _tessdata_file(lang: str) -> Path:
     pytest.skip(f"cannot locate {lang}.traineddata to build a partial tessdata folder")
 
 
+@pytest.mark.slow
 def test_available_names_other_missing_languages() -> None:
     if tesseract.available("eng") is not None:
         pytest.skip("tesseract is not installed")
