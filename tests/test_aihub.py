@@ -286,6 +286,7 @@ def _random_value(rng: random.Random, depth: int = 0) -> Any:
     return {f"키{k}": _random_value(rng, depth + 1) for k in range(rng.randint(0, 4))}
 
 
+@pytest.mark.slow  # seconds of work in one test
 def test_stream_reads_what_json_load_reads_whatever_the_chunk_boundaries():
     rng = random.Random(11)
     for trial in range(150):

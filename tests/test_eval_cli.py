@@ -150,6 +150,7 @@ def test_help_has_examples():
                     reason="needs ../shared/datasets/kr_docs (gt_eval_doc_v1_kr.zip and res_eval_doc_v1_kr.zip: the "
                            "100-page CLEval kr_docs set, clovaai/CLEval resources/test_data; in CI it sits beside "
                            "the checkout); samples/kr_docs_mini holds its first 10 pages, not the 100 this checks")
+@pytest.mark.slow  # seconds of work in one test
 def test_kr_docs_zips_evaluate_directly(tmp_path: Path):
     kr = SHARED / "datasets" / "kr_docs"
     out = tmp_path / "out"

@@ -104,10 +104,10 @@ def test_generated_sets_contain_every_hard_case():
 def _real_pairs() -> list[tuple[Path, Path]]:
     pairs = [(REPO / "samples" / "kr_docs_mini" / "gt", REPO / "samples" / "kr_docs_mini" / "res")]
     pairs.append(pytest.param(KR_DOCS / "gt_eval_doc_v1_kr.zip", KR_DOCS / "res_eval_doc_v1_kr.zip",
-                              marks=pytest.mark.skipif(not KR_DOCS.exists(), reason=(
+                              marks=[pytest.mark.slow, pytest.mark.skipif(not KR_DOCS.exists(), reason=(
                                   "needs ../shared/datasets/kr_docs (the 100-page CLEval kr_docs set, clovaai/CLEval "
                                   "resources/test_data; in CI it sits beside the checkout); the kr_docs_mini case "
-                                  "covers its first 10 pages"))))
+                                  "covers its first 10 pages"))]))
     return pairs
 
 

@@ -168,6 +168,7 @@ def fake_env(tmp_path: Path) -> dict[str, str]:
     return env
 
 
+@pytest.mark.slow  # starts bench processes
 def test_a_new_provider_module_shows_up_in_the_cli_without_editing_any_other_file(tmp_path, fake_env):
     done = run_bench(["collect", "--help"], tmp_path, fake_env)
     assert done.returncode == 0, done.stderr
@@ -176,6 +177,7 @@ def test_a_new_provider_module_shows_up_in_the_cli_without_editing_any_other_fil
     assert "  fakeweb    FAKEWEB_URL (the endpoint)" in done.stdout
 
 
+@pytest.mark.slow  # starts bench processes
 def test_a_new_provider_module_collects_and_its_results_are_recognised(tmp_path, fake_env):
     images, gt, _ = make_set(tmp_path / "set", 2)
     out = tmp_path / "out"
@@ -191,6 +193,7 @@ def test_a_new_provider_module_collects_and_its_results_are_recognised(tmp_path,
     assert refused.returncode == 2 and "--psm applies to tesseract only, not fakeocr" in refused.stderr
 
 
+@pytest.mark.slow  # starts bench processes
 def test_bench_emulate_of_a_provider_without_an_emulator_is_one_line_and_exit_2(tmp_path, fake_env):
     done = run_bench(["emulate", "fakeweb", "--port", "0"], tmp_path, fake_env)
     assert done.returncode == 2

@@ -25,6 +25,8 @@ from reports import fonts
 from reports.compare import (bootstrap, bootstrap_weights, count_matrix, disambiguate, metrics_from_sums,
                              read_latencies)
 
+pytestmark = pytest.mark.slow  # builds whole reports (evaluation, bootstrap, plots) per module fixture
+
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE = REPO / "samples" / "kr_docs_mini"
 runner = CliRunner()

@@ -21,6 +21,8 @@ from gt.reader import DONT_CARE, parse_line, read_annotations
 from gt.synth import (CATEGORIES, FontsMissingError, Sample, covers, find_korean_fonts, render_sample,
                       write_set)
 
+pytestmark = pytest.mark.slow  # renders image sets with the Nanum fonts
+
 SEED = 7
 SAMPLES = 12
 
