@@ -161,6 +161,7 @@ def evaluate_image(gt_polygons: Sequence, gt_texts: Sequence[str], gt_dont_care:
         raise ValueError("pred_polygons and pred_texts differ in length")
     gt = _boxes(gt_polygons, gt_texts, options)
     det = _boxes(pred_polygons, pred_texts, options)
+    _hash_texts_as_dont_care(det)
     dont_care = np.asarray(gt_dont_care, dtype=bool).reshape(-1)
     return _evaluate(gt, dont_care, det, options)
 
@@ -178,12 +179,25 @@ class _Boxes:
 
 
 def _boxes(polygons: Sequence, texts: Sequence[str], options: ClevalOptions) -> _Boxes:
-    points = [geo.as_points(p) for p in polygons]
+    points = geo.as_point_arrays(polygons)
     texts = [_prepare_text(t, options) for t in texts]
     quads = geo.reference_quads(points)
-    outlines = geo.pad_polygons([np.trunc(p) for p in points])
+    outlines = np.trunc(geo.pad_polygons(points))
     return _Boxes(texts, quads, outlines, geo.aspect_ratios(quads), geo.bounding_boxes(outlines),
                   geo.axis_aligned(outlines))
+
+
+def _hash_texts_as_dont_care(boxes: _Boxes) -> None:
+    """A detection reading exactly ``###`` stands for as many characters as its shape suggests.
+
+    The package builds detections with the same box type as ground truth, whose ``###`` text
+    means "don't care" and is replaced by ``#`` times the box's pseudo length; kept for equality
+    (it only changes how many wrong characters such a detection counts end to end).
+    """
+    hashed = [k for k, text in enumerate(boxes.texts) if text == "###"]
+    if hashed:
+        for k, n in zip(hashed, geo.pseudo_lengths(boxes.ratios[hashed]).tolist()):
+            boxes.texts[k] = "#" * n
 
 
 def _prepare_text(text: str | None, options: ClevalOptions) -> str:
@@ -213,14 +227,13 @@ def _evaluate(gt: _Boxes, dont_care: np.ndarray, det: _Boxes, options: ClevalOpt
 
     # Area precision (overlap / detection area) for those pairs and for don't-care boxes.
     det_area = geo.shoelace_areas(det.outlines)
-    gt_geoms = geo.even_odd_geometries(gt.outlines)
-    det_geoms = geo.even_odd_geometries(det.outlines)
+    gt_geoms = geo.LazyGeometries(gt.outlines)
+    det_geoms = geo.LazyGeometries(det.outlines)
     dc_idx = np.flatnonzero(dont_care)
     dc_rows, dc_cols = _dont_care_pairs(gt, dont_care, det)
     gt_rect = gt.rects & ~dont_care
     if len(dc_idx):
-        gt_geoms = gt_geoms.copy()
-        gt_geoms[dc_idx] = _dont_care_regions(gt_geoms, gt.bounds, dont_care)
+        gt_geoms.replace(dc_idx, _dont_care_regions(gt_geoms, gt.bounds, dont_care))
     ap_rows = np.concatenate([pair_gt, dc_rows])
     ap_cols = np.concatenate([pair_det, dc_cols])
     overlap = geo.intersection_areas(gt_geoms, gt.bounds, gt_rect, det_geoms, det.bounds, det.rects,
@@ -253,8 +266,8 @@ def _evaluate(gt: _Boxes, dont_care: np.ndarray, det: _Boxes, options: ClevalOpt
     gran_precision = _granularity_sum(gts_per_det, det_valid, options.precision_penalty)
 
     # End to end: longest common subsequence of each gt and its detections' texts in order.
-    e2e_tp, e2e_det = _end_to_end(gt.texts, det.texts, gt_valid, det_valid, dets_per_gt,
-                                  inside_gt[found], inside_det[found], pcc_index[found_pcc], n_det)
+    e2e_tp, e2e_det = _end_to_end(gt.texts, det.texts, gt_valid, det_valid, match_gt, match_det,
+                                  inside_gt[found], inside_det[found], pcc_index[found_pcc])
 
     return ClevalCounts(
         det_num_char_gt=num_char_gt,
@@ -284,7 +297,7 @@ def _dont_care_pairs(gt: _Boxes, dont_care: np.ndarray, det: _Boxes) -> tuple[np
     return dc_idx[rows], cols
 
 
-def _dont_care_regions(gt_geoms: np.ndarray, bounds: np.ndarray, dont_care: np.ndarray) -> np.ndarray:
+def _dont_care_regions(gt_geoms: geo.LazyGeometries, bounds: np.ndarray, dont_care: np.ndarray) -> np.ndarray:
     """Don't-care regions less the cared-for ground truth they overlap (a word inside a ``###``
     area still counts, and a detection of it must not be excused by the don't-care area)."""
     dc_idx, care_idx = np.flatnonzero(dont_care), np.flatnonzero(~dont_care)
@@ -371,8 +384,8 @@ def _granularity_sum(pieces: np.ndarray, valid: np.ndarray, weight: float) -> fl
 
 
 def _end_to_end(gt_texts: list[str], det_texts: list[str], gt_valid: np.ndarray, det_valid: np.ndarray,
-                dets_per_gt: np.ndarray, found_gt: np.ndarray, found_det: np.ndarray,
-                found_char: np.ndarray, n_det: int) -> tuple[int, int]:
+                match_gt: np.ndarray, match_det: np.ndarray, found_gt: np.ndarray, found_det: np.ndarray,
+                found_char: np.ndarray) -> tuple[int, int]:
     """(characters recognised, characters read by valid detections).
 
     Walking the ground truth in the package's order, each gt takes the longest common
@@ -381,21 +394,27 @@ def _end_to_end(gt_texts: list[str], det_texts: list[str], gt_valid: np.ndarray,
     one read character is never credited twice.
     """
     remaining = list(det_texts)
-    chars_by_pair: dict[int, set[int]] = {}
-    for g, d, c in zip(found_gt.tolist(), found_det.tolist(), found_char.tolist()):
-        chars_by_pair.setdefault(g * n_det + d, set()).add(c)
+    order = np.lexsort((match_det, match_gt))
     dets_of_gt: dict[int, list[int]] = {}
-    for key in sorted(chars_by_pair):
-        dets_of_gt.setdefault(key // n_det, []).append(key % n_det)
+    for g, d in zip(match_gt[order].tolist(), match_det[order].tolist()):
+        dets_of_gt.setdefault(g, []).append(d)
+    split = {g for g, dets in dets_of_gt.items() if len(dets) > 1}
+    chars_by_pair: dict[tuple[int, int], set[int]] = {}
+    if split:
+        keep = np.isin(found_gt, list(split))
+        for g, d, c in zip(found_gt[keep].tolist(), found_det[keep].tolist(), found_char[keep].tolist()):
+            chars_by_pair.setdefault((g, d), set()).add(c)
 
     excluded = set(np.flatnonzero(~gt_valid).tolist())
     for g in set(range(len(gt_texts))) - excluded:
-        if dets_per_gt[g] == 0:
+        dets = dets_of_gt.get(g)
+        if dets is None:
             continue
-        dets = dets_of_gt[g]
         if len(dets) > 1:
-            dets = _reading_order(g, dets, len(gt_texts[g]), chars_by_pair, n_det)
-        target = "".join(remaining[d] for d in dets)
+            dets = _reading_order(g, dets, len(gt_texts[g]), chars_by_pair)
+            target = "".join(remaining[d] for d in dets)
+        else:
+            target = remaining[dets[0]]
         for char in lcs_string(gt_texts[g], target):
             for d in dets:
                 if char in remaining[d]:
@@ -407,8 +426,8 @@ def _end_to_end(gt_texts: list[str], det_texts: list[str], gt_valid: np.ndarray,
     return recognised, read
 
 
-def _reading_order(g: int, dets: list[int], n_chars: int, chars_by_pair: dict[int, set[int]],
-                   n_det: int) -> list[int]:
+def _reading_order(g: int, dets: list[int], n_chars: int,
+                   chars_by_pair: dict[tuple[int, int], set[int]]) -> list[int]:
     """The package's order for a split gt's detections: for each character in turn, the first
     remaining detection containing it comes next; the last remaining one closes the list (so with
     three or more pieces one can be left out, as in the package)."""
@@ -418,7 +437,7 @@ def _reading_order(g: int, dets: list[int], n_chars: int, chars_by_pair: dict[in
         if len(unordered) == 1:
             break
         for d in unordered:
-            if char in chars_by_pair.get(g * n_det + d, ()):
+            if char in chars_by_pair.get((g, d), ()):
                 ordered.append(d)
                 unordered.remove(d)
                 break
@@ -464,6 +483,7 @@ def lcs_string(a: str, b: str) -> str:
 # The package's text format, for parity checks on its own data
 
 _QUAD_LINE = re.compile(r"^" + r"\s*(-?[0-9]+)\s*," * 8 + r"(.*)$")
+_QUOTED = re.compile(r'^\s*"(.*)"\s*$')
 
 
 def parse_quad_lines(content: str) -> list[tuple[list[tuple[float, float]], str]]:
@@ -480,10 +500,11 @@ def parse_quad_lines(content: str) -> list[tuple[list[tuple[float, float]], str]
         match = _QUAD_LINE.match(line)
         if match is None:
             raise ValueError(f"not an x1,y1,...,x4,y4,text line: {line!r}")
-        values = [float(match.group(k)) for k in range(1, 9)]
-        text = match.group(9)
-        quoted = re.match(r'^\s*"(.*)"\s*$', text)
+        groups = match.groups()
+        values = list(map(float, groups[:8]))
+        text = groups[8]
+        quoted = _QUOTED.match(text) if '"' in text else None
         if quoted is not None:
             text = quoted.group(1).replace("\\\\", "\\").replace('\\"', '"')
-        items.append(([(values[k], values[k + 1]) for k in range(0, 8, 2)], text))
+        items.append((list(zip(values[0::2], values[1::2])), text))
     return items

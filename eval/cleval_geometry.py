@@ -34,6 +34,24 @@ def as_points(polygon: Sequence | np.ndarray) -> np.ndarray:
     return points
 
 
+def as_point_arrays(polygons: Sequence) -> list[np.ndarray]:
+    """``as_points`` for every box, in one conversion when they all have the same shape."""
+    if len(polygons) == 0:
+        return []
+    try:
+        stacked = np.asarray(polygons, dtype=np.float64)
+    except (ValueError, TypeError):
+        return [as_points(p) for p in polygons]
+    if stacked.dtype == object or stacked.ndim < 2:
+        return [as_points(p) for p in polygons]
+    stacked = stacked.reshape(len(polygons), -1, 2)
+    if stacked.shape[1] < 3:
+        raise ValueError(f"a CLEval box needs at least 3 points, got {stacked.shape[1]}")
+    if not np.isfinite(stacked).all():
+        raise ValueError("a CLEval box has a non-finite coordinate")
+    return list(stacked)
+
+
 def reference_quads(polygons: Sequence[np.ndarray]) -> np.ndarray:
     """One quad ``(N, 4, 2)`` per box that its shape (aspect ratio, character centres) is read from.
 
@@ -42,6 +60,8 @@ def reference_quads(polygons: Sequence[np.ndarray]) -> np.ndarray:
     first, pointing right (or down), so that its characters run along its long axis. The package
     has no rule for such boxes (its ``POLY`` type fails before scoring), so this is our extension.
     """
+    if len(polygons) and all(len(p) == 4 for p in polygons):
+        return np.array(polygons, dtype=np.float64).reshape(-1, 4, 2)
     quads = np.empty((len(polygons), 4, 2), dtype=np.float64)
     for index, points in enumerate(polygons):
         quads[index] = points if len(points) == 4 else _rectangle_quad(points)
@@ -125,6 +145,8 @@ def pad_polygons(polygons: Sequence[np.ndarray]) -> np.ndarray:
     A repeated vertex adds a zero-length edge, which changes neither area nor containment.
     """
     width = max((len(p) for p in polygons), default=4)
+    if all(len(p) == width for p in polygons):
+        return np.array(polygons, dtype=np.float64).reshape(-1, width, 2)
     out = np.empty((len(polygons), width, 2), dtype=np.float64)
     for index, points in enumerate(polygons):
         out[index, :len(points)] = points
@@ -203,6 +225,28 @@ def even_odd_geometries(padded: np.ndarray) -> np.ndarray:
     return geoms
 
 
+class LazyGeometries:
+    """Shapely polygons for outlines, built on first use: most pairs of boxes never need one."""
+
+    def __init__(self, outlines: np.ndarray) -> None:
+        self.outlines = outlines
+        self.geoms = np.empty(len(outlines), dtype=object)
+        self.built = np.zeros(len(outlines), dtype=bool)
+
+    def __getitem__(self, index: np.ndarray) -> np.ndarray:
+        index = np.asarray(index, dtype=np.int64)
+        missing = np.unique(index[~self.built[index]])
+        if len(missing):
+            self.geoms[missing] = even_odd_geometries(self.outlines[missing])
+            self.built[missing] = True
+        return self.geoms[index]
+
+    def replace(self, index: np.ndarray, geoms: np.ndarray) -> None:
+        """Use ``geoms`` for ``index`` from now on (a don't-care region less the words in it)."""
+        self.geoms[index] = geoms
+        self.built[index] = True
+
+
 def axis_aligned(padded: np.ndarray) -> np.ndarray:
     """Which 4-point outlines are rectangles with sides parallel to the axes."""
     if len(padded) == 0 or padded.shape[1] != 4:
@@ -213,8 +257,8 @@ def axis_aligned(padded: np.ndarray) -> np.ndarray:
     return clockwise | turned
 
 
-def intersection_areas(geoms_a: np.ndarray, boxes_a: np.ndarray, rect_a: np.ndarray,
-                       geoms_b: np.ndarray, boxes_b: np.ndarray, rect_b: np.ndarray,
+def intersection_areas(geoms_a: LazyGeometries, boxes_a: np.ndarray, rect_a: np.ndarray,
+                       geoms_b: LazyGeometries, boxes_b: np.ndarray, rect_b: np.ndarray,
                        rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
     """Overlap area of each pair ``(geoms_a[rows[k]], geoms_b[cols[k]])``.
 
