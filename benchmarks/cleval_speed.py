@@ -104,8 +104,8 @@ else:
     results = []
     for case in request["cases"]:
         args = make_args(case.get("options", {}))
-        gts = [QUAD(list(b["points"]), transcription=b["text"], is_dc=b["dc"]) for b in case["gt"]]
-        dets = [QUAD(list(b["points"]), transcription=b["text"]) for b in case["det"]]
+        gts = [QUAD([float(v) for v in b["points"]], transcription=b["text"], is_dc=b["dc"]) for b in case["gt"]]
+        dets = [QUAD([float(v) for v in b["points"]], transcription=b["text"]) for b in case["det"]]
         results.append(flat(evaluation(args, gts, dets).stats))
     print(json.dumps({"results": results}))
 '''
@@ -301,8 +301,12 @@ def make_case(rng: random.Random) -> dict[str, Any]:
 
 
 def _finish(gts: list[dict[str, Any]], dets: list[dict[str, Any]]) -> dict[str, Any]:
-    clean = [{k: v for k, v in g.items() if not k.startswith("_")} for g in gts]
-    return {"gt": clean, "det": [{"points": d["points"], "text": d["text"]} for d in dets]}
+    """The case as stored: whole coordinates written as integers (the same numbers, shorter)."""
+    def compact(points: list[float]) -> list[float | int]:
+        return [int(v) if float(v).is_integer() else v for v in points]
+
+    return {"gt": [{"points": compact(g["points"]), "text": g["text"], "dc": g["dc"]} for g in gts],
+            "det": [{"points": compact(d["points"]), "text": d["text"]} for d in dets]}
 
 
 def make_cases(n: int, seed: int = 20240501) -> list[dict[str, Any]]:
@@ -316,6 +320,67 @@ def make_cases(n: int, seed: int = 20240501) -> list[dict[str, Any]]:
         if k % 5 == 4:
             case["options"] = variants[(k // 5) % len(variants)]
         cases.append(case)
+    return cases
+
+
+def _box(x0: float, y0: float, x1: float, y1: float) -> list[float]:
+    return [x0, y0, x1, y0, x1, y1, x0, y1]
+
+
+def _gt(points: list[float], text: str, dc: bool = False) -> dict[str, Any]:
+    return {"points": points, "text": "###" if dc else text, "dc": dc}
+
+
+def _det(points: list[float], text: str) -> dict[str, Any]:
+    return {"points": points, "text": text}
+
+
+def edge_cases() -> list[dict[str, Any]]:
+    """Hand-made cases for the rules random data rarely hits exactly."""
+    cases: list[dict[str, Any]] = []
+    # Character centres exactly on a detection's edge or corner: gt "ab" has centres (15, 15), (25, 15).
+    xs, ys = [5, 15, 20, 25, 35], [5, 15, 25]
+    for x0 in xs:
+        for x1 in xs:
+            for y0, y1 in ((5, 15), (15, 25), (5, 25)):
+                if x0 < x1:
+                    cases.append({"gt": [_gt(_box(10, 10, 30, 20), "ab")], "det": [_det(_box(x0, y0, x1, y1), "ab")]})
+    # Counter-clockwise detection, and one given as a bow-tie.
+    cases.append({"gt": [_gt(_box(10, 10, 30, 20), "ab")], "det": [_det([15, 5, 15, 25, 25, 25, 25, 5], "ab")]})
+    cases.append({"gt": [_gt(_box(10, 10, 30, 20), "ab")], "det": [_det([10, 10, 30, 20, 30, 10, 10, 20], "ab")]})
+    # Float and negative coordinates (the package truncates them toward zero for its polygons).
+    cases.append({"gt": [_gt([-10.7, -5.2, 20.4, -5.9, 20.6, 9.5, -10.2, 9.9], "한글"), _gt(_box(25.5, -5.5, 60.5, 9.5), "abc")],
+                  "det": [_det([-10.2, -5.0, 20.1, -5.2, 20.2, 9.1, -10.9, 9.2], "한글"), _det(_box(25.9, -5.1, 60.9, 9.9), "abd")]})
+    # Don't care: a word inside a ### region, a detection inside the region, one straddling both.
+    cases.append({"gt": [_gt(_box(0, 0, 200, 50), "", dc=True), _gt(_box(20, 10, 80, 40), "출입구")],
+                  "det": [_det(_box(22, 8, 82, 42), "출입구"), _det(_box(120, 10, 190, 40), "비상구"),
+                          _det(_box(60, 5, 160, 45), "구비상")]})
+    cases.append({"gt": [_gt(_box(0, 0, 100, 20), "", dc=True), _gt(_box(0, 30, 100, 50), "", dc=True),
+                         _gt(_box(0, 60, 100, 80), "word")],
+                  "det": [_det(_box(0, 10, 100, 40), "x"), _det(_box(0, 15, 100, 65), "y"), _det(_box(0, 60, 100, 80), "word")]})
+    # Merges at the area-precision threshold: 0.15 + 0.15 and 0.1 + 0.2 of the detection.
+    cases.append({"gt": [_gt(_box(0, 0, 15, 10), "a"), _gt(_box(85, 0, 100, 10), "b")],
+                  "det": [_det(_box(0, 0, 100, 10), "ab")]})
+    cases.append({"gt": [_gt(_box(0, 0, 10, 10), "a"), _gt(_box(80, 0, 100, 10), "b")],
+                  "det": [_det(_box(0, 0, 100, 10), "ab")]})
+    cases.append({"gt": [_gt(_box(0, 0, 10, 10), "a"), _gt(_box(85, 0, 100, 10), "b")],
+                  "det": [_det(_box(0, 0, 100, 10), "ab")]})
+    # A split where three pieces all hold the first character: the package reads only two of them.
+    cases.append({"gt": [_gt(_box(0, 0, 30, 10), "abc")],
+                  "det": [_det(_box(0, 0, 10, 10), "a"), _det(_box(0, 0, 11, 10), "ab"), _det(_box(0, 0, 12, 10), "abc")]})
+    # Case folding that changes length (upper-casing "ß" gives "SS"); empty texts; a "###" reading.
+    cases.append({"gt": [_gt(_box(0, 0, 60, 10), "Straße"), _gt(_box(0, 20, 60, 30), "")],
+                  "det": [_det(_box(0, 0, 60, 10), "STRASSE"), _det(_box(0, 20, 60, 30), ""), _det(_box(0, 40, 60, 50), "###")],
+                  "options": {"case_sensitive": False}})
+    cases.append({"gt": [_gt(_box(0, 0, 60, 10), "Straße")], "det": [_det(_box(0, 0, 60, 10), "STRASSE")]})
+    # Vertical words (tall boxes) read top to bottom, and a degenerate (zero-area) detection.
+    cases.append({"gt": [_gt(_box(0, 0, 20, 90), "세로쓰기"), _gt(_box(30, 0, 50, 60), "abc")],
+                  "det": [_det(_box(0, 0, 20, 45), "세로"), _det(_box(0, 45, 20, 90), "쓰기"), _det(_box(30, 0, 50, 60), "abc"),
+                          _det([70, 70, 70, 70, 70, 70, 70, 70], "점")]})
+    # Empty images.
+    cases.append({"gt": [], "det": []})
+    cases.append({"gt": [], "det": [_det(_box(0, 0, 10, 40), "tall"), _det(_box(0, 0, 40, 10), "wide")]})
+    cases.append({"gt": [_gt(_box(0, 0, 40, 10), "only"), _gt(_box(0, 20, 40, 30), "", dc=True)], "det": []})
     return cases
 
 
@@ -352,7 +417,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="folder with the two kr_docs zips")
     parser.add_argument("--cleval-python", help="a Python with cleval==0.1.1 installed")
     parser.add_argument("--passes", type=int, default=5, help="timed passes of our side (best is reported)")
-    parser.add_argument("--random", type=int, default=0, metavar="N", help="also compare N generated cases")
+    parser.add_argument("--random", type=int, default=0, metavar="N",
+                        help="also compare the hand-made edge cases and N generated ones")
     parser.add_argument("--seed", type=int, default=20240501)
     parser.add_argument("--write-fixture", type=Path, help="store --random cases with the package's counts")
     args = parser.parse_args(argv)
@@ -388,29 +454,29 @@ def main(argv: list[str] | None = None) -> int:
         print(f"kr_docs not found at {args.data}; skipping the timing")
 
     if args.random:
-        cases = make_cases(args.random, args.seed)
+        cases = edge_cases() + make_cases(args.random, args.seed)
         ours_cases = [flat_counts(evaluate_case(case)) for case in cases]
         if args.cleval_python:
             theirs = run_package(args.cleval_python, {"mode": "cases", "cases": cases})["results"]
             bad = [(k, compare(a, b)) for k, (a, b) in enumerate(zip(ours_cases, theirs)) if compare(a, b)]
-            print(f"random cases: {len(cases) - len(bad)}/{len(cases)} equal")
+            print(f"edge and random cases: {len(cases) - len(bad)}/{len(cases)} equal")
             for k, diff in bad[:10]:
                 print(f"  case {k}: " + "; ".join(diff), file=sys.stderr)
             if bad:
                 status = EXIT_DIFFER
             if args.write_fixture:
-                keep = {f.name for f in fields(ClevalCounts)}
+                names = [f.name for f in fields(ClevalCounts)]
                 for case, result in zip(cases, theirs):
-                    case["package_counts"] = {k: v for k, v in result.items() if k in keep}
+                    case["package_counts"] = [result[name] for name in names]
                 args.write_fixture.parent.mkdir(parents=True, exist_ok=True)
-                args.write_fixture.write_text(json.dumps({"generator": f"benchmarks/cleval_speed.py --random "
-                                                                       f"{args.random} --seed {args.seed}",
-                                                          "package": "cleval 0.1.1", "cases": cases},
-                                                         ensure_ascii=False, separators=(",", ":")) + "\n",
-                                              encoding="utf-8")
+                header = {"generator": f"benchmarks/cleval_speed.py --random {args.random} --seed {args.seed}",
+                          "package": "cleval 0.1.1", "count_fields": names}
+                body = ",\n".join(json.dumps(case, ensure_ascii=False, separators=(",", ":")) for case in cases)
+                args.write_fixture.write_text(json.dumps(header, ensure_ascii=False)[:-1] + ', "cases": [\n'
+                                              + body + "\n]}\n", encoding="utf-8")
                 print(f"wrote {args.write_fixture}")
         else:
-            print(f"random cases: {len(cases)} evaluated (no package to compare with)")
+            print(f"edge and random cases: {len(cases)} evaluated (no package to compare with)")
     return status
 
 
