@@ -176,6 +176,7 @@ class _Boxes:
     ratios: np.ndarray         # (N,) aspect ratios
     bounds: np.ndarray         # (N, 4) bounding boxes of the outlines
     rects: np.ndarray          # (N,) axis-parallel rectangles
+    convex: np.ndarray         # (N,) strictly convex quads
 
 
 def _boxes(polygons: Sequence, texts: Sequence[str], options: ClevalOptions) -> _Boxes:
@@ -184,7 +185,7 @@ def _boxes(polygons: Sequence, texts: Sequence[str], options: ClevalOptions) -> 
     quads = geo.reference_quads(points)
     outlines = np.trunc(geo.pad_polygons(points))
     return _Boxes(texts, quads, outlines, geo.aspect_ratios(quads), geo.bounding_boxes(outlines),
-                  geo.axis_aligned(outlines))
+                  geo.axis_aligned(outlines), geo.convex_quads(outlines))
 
 
 def _hash_texts_as_dont_care(boxes: _Boxes) -> None:
@@ -236,8 +237,8 @@ def _evaluate(gt: _Boxes, dont_care: np.ndarray, det: _Boxes, options: ClevalOpt
         gt_geoms.replace(dc_idx, _dont_care_regions(gt_geoms, gt.bounds, dont_care))
     ap_rows = np.concatenate([pair_gt, dc_rows])
     ap_cols = np.concatenate([pair_det, dc_cols])
-    overlap = geo.intersection_areas(gt_geoms, gt.bounds, gt_rect, det_geoms, det.bounds, det.rects,
-                                     ap_rows, ap_cols)
+    overlap = geo.intersection_areas(gt_geoms, gt.bounds, gt_rect, gt.convex & ~dont_care,
+                                     det_geoms, det.bounds, det.rects, det.convex, ap_rows, ap_cols)
     with np.errstate(divide="ignore", invalid="ignore"):
         ap = np.where(det_area[ap_cols] > 0, overlap / np.where(det_area[ap_cols] > 0, det_area[ap_cols], 1), 0.0)
     ap32 = ap.astype(np.float32)
@@ -415,7 +416,11 @@ def _end_to_end(gt_texts: list[str], det_texts: list[str], gt_valid: np.ndarray,
             target = "".join(remaining[d] for d in dets)
         else:
             target = remaining[dets[0]]
-        for char in lcs_string(gt_texts[g], target):
+        common = lcs_string(gt_texts[g], target)
+        if common == target and len(dets) == 1:  # everything read was right
+            remaining[dets[0]] = ""
+            continue
+        for char in common:
             for d in dets:
                 if char in remaining[d]:
                     remaining[d] = remaining[d].replace(char, "", 1)
@@ -445,6 +450,13 @@ def _reading_order(g: int, dets: list[int], n_chars: int,
     return ordered
 
 
+def _is_subsequence(short: str, long: str) -> bool:
+    if short in long:
+        return True
+    rest = iter(long)
+    return all(char in rest for char in short)
+
+
 def lcs_string(a: str, b: str) -> str:
     """A longest common subsequence of ``a`` and ``b``, the same one the package picks.
 
@@ -454,8 +466,22 @@ def lcs_string(a: str, b: str) -> str:
     """
     if not a or not b:
         return ""
-    if a == b:
+    # A common prefix or suffix is always part of the programme's answer (its table over the
+    # rest differs by a constant), so only the middle needs the table.
+    head = 0
+    while head < len(a) and head < len(b) and a[head] == b[head]:
+        head += 1
+    tail = 0
+    while tail < len(a) - head and tail < len(b) - head and a[-1 - tail] == b[-1 - tail]:
+        tail += 1
+    if head or tail:
+        end_a, end_b = len(a) - tail, len(b) - tail
+        return a[:head] + lcs_string(a[head:end_a], b[head:end_b]) + a[end_a:]
+    # When one string is a subsequence of the other, it is the only common subsequence that long.
+    if len(a) <= len(b) and _is_subsequence(a, b):
         return a
+    if len(b) < len(a) and _is_subsequence(b, a):
+        return b
     n, m = len(a), len(b)
     table = [[0] * (m + 1) for _ in range(n + 1)]
     for i in range(n):
@@ -497,12 +523,17 @@ def parse_quad_lines(content: str) -> list[tuple[list[tuple[float, float]], str]
         line = line.replace("\r", "")
         if not line:
             continue
-        match = _QUAD_LINE.match(line)
-        if match is None:
-            raise ValueError(f"not an x1,y1,...,x4,y4,text line: {line!r}")
-        groups = match.groups()
-        values = list(map(float, groups[:8]))
-        text = groups[8]
+        parts = line.split(",", 8)
+        numbers = parts[:8]
+        digits = "".join(numbers)
+        if len(parts) == 9 and all(numbers) and digits.isascii() and digits.isdigit():  # plain 0-9 only
+            values, text = list(map(float, numbers)), parts[8]
+        else:  # signs, spaces or anything odd: the regular expression decides (and words the error)
+            match = _QUAD_LINE.match(line)
+            if match is None:
+                raise ValueError(f"not an x1,y1,...,x4,y4,text line: {line!r}")
+            groups = match.groups()
+            values, text = list(map(float, groups[:8])), groups[8]
         quoted = _QUOTED.match(text) if '"' in text else None
         if quoted is not None:
             text = quoted.group(1).replace("\\\\", "\\").replace('\\"', '"')

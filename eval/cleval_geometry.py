@@ -188,6 +188,22 @@ def candidate_pairs(boxes_a: np.ndarray, boxes_b: np.ndarray, margin: float = 0.
     return rows.astype(np.int64), cols.astype(np.int64)
 
 
+def points_near_boxes(points: np.ndarray, boxes: np.ndarray, margin: float) -> tuple[np.ndarray, np.ndarray]:
+    """(point, box) pairs with the point in the box grown by ``margin``: a sweep over the points
+    sorted by y (text lines are flat, so a box's y range holds few points), then an x filter."""
+    order = np.argsort(points[:, 1], kind="stable")
+    ys = points[order, 1]
+    low = np.searchsorted(ys, boxes[:, 1] - margin, side="left")
+    high = np.searchsorted(ys, boxes[:, 3] + margin, side="right")
+    spans = np.maximum(high - low, 0)
+    box_idx = np.repeat(np.arange(len(boxes)), spans)
+    offset = np.arange(len(box_idx)) - np.repeat(np.cumsum(spans) - spans, spans)
+    point_idx = order[np.repeat(low, spans) + offset]
+    x = points[point_idx, 0]
+    keep = (x >= boxes[box_idx, 0] - margin) & (x <= boxes[box_idx, 2] + margin)
+    return point_idx[keep], box_idx[keep]
+
+
 def points_inside(points: np.ndarray, padded: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """All (point index, polygon index) pairs with the point inside the polygon (even-odd rule).
 
@@ -198,8 +214,7 @@ def points_inside(points: np.ndarray, padded: np.ndarray) -> tuple[np.ndarray, n
     if len(points) == 0 or len(padded) == 0:
         empty = np.zeros(0, dtype=np.int64)
         return empty, empty.copy()
-    point_boxes = np.concatenate([points, points], axis=1)
-    point_idx, poly_idx = candidate_pairs(point_boxes, bounding_boxes(padded), margin=_BBOX_MARGIN)
+    point_idx, poly_idx = points_near_boxes(points, bounding_boxes(padded), margin=_BBOX_MARGIN)
     if len(point_idx) == 0:
         return point_idx, poly_idx
     x = points[point_idx, 0][:, None]
@@ -257,13 +272,66 @@ def axis_aligned(padded: np.ndarray) -> np.ndarray:
     return clockwise | turned
 
 
-def intersection_areas(geoms_a: LazyGeometries, boxes_a: np.ndarray, rect_a: np.ndarray,
-                       geoms_b: LazyGeometries, boxes_b: np.ndarray, rect_b: np.ndarray,
+def convex_quads(padded: np.ndarray) -> np.ndarray:
+    """Which outlines are strictly convex quads (every turn the same way, none straight)."""
+    if len(padded) == 0 or padded.shape[1] != 4:
+        return np.zeros(len(padded), dtype=bool)
+    edges = np.roll(padded, -1, axis=1) - padded
+    nxt = np.roll(edges, -1, axis=1)
+    turns = edges[..., 0] * nxt[..., 1] - edges[..., 1] * nxt[..., 0]
+    return (turns > 0).all(axis=1) | (turns < 0).all(axis=1)
+
+
+def convex_overlap_areas(subject: np.ndarray, clip: np.ndarray) -> np.ndarray:
+    """Overlap area of convex quad pairs ``(K, 4, 2)``: Sutherland-Hodgman clipping, vectorised.
+
+    Each of the clip quad's four sides cuts every subject polygon at once; polygons are kept in
+    a padded array with a vertex count per row.
+    """
+    k = len(subject)
+    if k == 0:
+        return np.zeros(0)
+    x, y = clip[..., 0], clip[..., 1]
+    signed = ((x + np.roll(x, -1, axis=1)) * (np.roll(y, -1, axis=1) - y)).sum(axis=1)
+    clip = np.where((signed < 0)[:, None, None], clip[:, ::-1], clip)  # one orientation for all
+    poly, count = subject.copy(), np.full(k, 4)
+    rows = np.arange(k)[:, None]
+    for side in range(4):
+        a, b = clip[:, side][:, None, :], clip[:, (side + 1) % 4][:, None, :]
+        width = poly.shape[1]
+        index = np.arange(width)[None, :]
+        valid = index < count[:, None]
+        prev = np.where(index == 0, count[:, None] - 1, index - 1)
+        ab = b - a
+        dist = ab[..., 0] * (poly[..., 1] - a[..., 1]) - ab[..., 1] * (poly[..., 0] - a[..., 0])
+        dist_prev = dist[rows, prev]
+        poly_prev = poly[rows, prev]
+        inside, inside_prev = dist >= 0, dist_prev >= 0
+        crossing = valid & (inside != inside_prev)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            t = np.where(crossing, dist_prev / (dist_prev - dist), 0.0)
+        cut = poly_prev + t[..., None] * (poly - poly_prev)
+        candidates = np.stack([cut, poly], axis=2).reshape(k, 2 * width, 2)
+        keep = np.stack([crossing, valid & inside], axis=2).reshape(k, 2 * width)
+        count = keep.sum(axis=1)
+        order = np.argsort(~keep, axis=1, kind="stable")
+        width = max(int(count.max()), 1)
+        poly = candidates[rows, order[:, :width]]
+    index = np.arange(poly.shape[1])[None, :]
+    poly = np.where((index < count[:, None])[..., None], poly, poly[:, :1])
+    x, y = poly[..., 0], poly[..., 1]
+    area = 0.5 * np.abs(((x + np.roll(x, -1, axis=1)) * (np.roll(y, -1, axis=1) - y)).sum(axis=1))
+    return np.where(count >= 3, area, 0.0)
+
+
+def intersection_areas(geoms_a: LazyGeometries, boxes_a: np.ndarray, rect_a: np.ndarray, convex_a: np.ndarray,
+                       geoms_b: LazyGeometries, boxes_b: np.ndarray, rect_b: np.ndarray, convex_b: np.ndarray,
                        rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
     """Overlap area of each pair ``(geoms_a[rows[k]], geoms_b[cols[k]])``.
 
     Two axis-parallel rectangles (the usual document case) overlap in a rectangle whose area is
-    exact from their bounds; every other pair goes through one vectorised shapely call.
+    exact from their bounds; two convex quads are clipped in numpy; the rest (bow-ties, other
+    polygons, don't-care regions with words cut out) go through one vectorised shapely call.
     """
     areas = np.zeros(len(rows), dtype=np.float64)
     if len(rows) == 0:
@@ -274,7 +342,10 @@ def intersection_areas(geoms_a: LazyGeometries, boxes_a: np.ndarray, rect_a: np.
         width = np.minimum(ba[:, 2], bb[:, 2]) - np.maximum(ba[:, 0], bb[:, 0])
         height = np.minimum(ba[:, 3], bb[:, 3]) - np.maximum(ba[:, 1], bb[:, 1])
         areas[fast] = np.maximum(width, 0) * np.maximum(height, 0)
-    slow = ~fast
+    convex = ~fast & convex_a[rows] & convex_b[cols]
+    if convex.any():
+        areas[convex] = convex_overlap_areas(geoms_b.outlines[cols[convex]], geoms_a.outlines[rows[convex]])
+    slow = ~fast & ~convex
     if slow.any():
         areas[slow] = shapely.area(shapely.intersection(geoms_a[rows[slow]], geoms_b[cols[slow]]))
     return areas
