@@ -313,7 +313,9 @@ def make_cases(n: int, seed: int = 20240501) -> list[dict[str, Any]]:
     """``n`` random cases; every fifth one carries non-default options."""
     rng = random.Random(seed)
     variants = [{"case_sensitive": False}, {"area_precision_constraint": 0.5},
-                {"recall_penalty": 0.5, "precision_penalty": 2.0}, {"vertical_aspect_ratio_threshold": 0.8}]
+                {"recall_penalty": 0.5, "precision_penalty": 2.0}, {"vertical_aspect_ratio_threshold": 0.8},
+                {"recall_penalty": 0.3, "precision_penalty": 0.7, "case_sensitive": False},
+                {"area_precision_constraint": 0.0}]
     cases = []
     for k in range(n):
         case = make_case(rng)
