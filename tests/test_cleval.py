@@ -243,3 +243,32 @@ def test_parse_quad_lines_reads_the_package_format() -> None:
     assert items[2][1] == "###" and len(items) == 3
     with pytest.raises(ValueError):
         parse_quad_lines("1,2,3,4,text\n")
+
+
+# ---------------------------------------------------------------------------------------------
+# The benchmark script (benchmarks/cleval_speed.py)
+
+
+def _benchmark():
+    import importlib.util
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "cleval_speed.py"
+    spec = importlib.util.spec_from_file_location("cleval_speed", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_benchmark_runs_our_side_without_the_package(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    assert _benchmark().main(["--data", str(tmp_path), "--random", "5", "--passes", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "kr_docs not found" in out and "50 evaluated" in out
+
+
+@pytest.mark.slow
+def test_package_agrees_on_fresh_random_cases() -> None:
+    """Starts the package in a subprocess: set CLEVAL_PYTHON to a Python with cleval==0.1.1."""
+    python = os.environ.get("CLEVAL_PYTHON")
+    if not python:
+        pytest.skip("CLEVAL_PYTHON is not set (a Python with cleval==0.1.1 installed, e.g. /tmp/cleval-venv/bin/python)")
+    assert _benchmark().main(["--data", str(KR_DOCS), "--cleval-python", python, "--random", "60",
+                              "--seed", "99", "--passes", "1"]) == 0
