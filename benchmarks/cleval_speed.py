@@ -360,6 +360,9 @@ def edge_cases() -> list[dict[str, Any]]:
     cases.append({"gt": [_gt(_box(0, 0, 100, 20), "", dc=True), _gt(_box(0, 30, 100, 50), "", dc=True),
                          _gt(_box(0, 60, 100, 80), "word")],
                   "det": [_det(_box(0, 10, 100, 40), "x"), _det(_box(0, 15, 100, 65), "y"), _det(_box(0, 60, 100, 80), "word")]})
+    # A detection excused by a ### region that still passes with a word blocks its one-to-one match.
+    cases.append({"gt": [_gt(_box(0, 0, 40, 10), "abcd"), _gt(_box(38, 0, 60, 10), "", dc=True)],
+                  "det": [_det(_box(0, 0, 40, 10), "abcd"), _det(_box(30, 0, 60, 10), "x")]})
     # Merges at the area-precision threshold: 0.15 + 0.15 and 0.1 + 0.2 of the detection.
     cases.append({"gt": [_gt(_box(0, 0, 15, 10), "a"), _gt(_box(85, 0, 100, 10), "b")],
                   "det": [_det(_box(0, 0, 100, 10), "ab")]})

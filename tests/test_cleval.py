@@ -261,7 +261,7 @@ def _benchmark():
 def test_benchmark_runs_our_side_without_the_package(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     assert _benchmark().main(["--data", str(tmp_path), "--random", "5", "--passes", "1"]) == 0
     out = capsys.readouterr().out
-    assert "kr_docs not found" in out and "50 evaluated" in out
+    assert "kr_docs not found" in out and f"{len(_benchmark().edge_cases()) + 5} evaluated" in out
 
 
 @pytest.mark.slow
@@ -272,3 +272,21 @@ def test_package_agrees_on_fresh_random_cases() -> None:
         pytest.skip("CLEVAL_PYTHON is not set (a Python with cleval==0.1.1 installed, e.g. /tmp/cleval-venv/bin/python)")
     assert _benchmark().main(["--data", str(KR_DOCS), "--cleval-python", python, "--random", "60",
                               "--seed", "99", "--passes", "1"]) == 0
+
+
+def test_centre_on_an_edge_is_inside_on_the_left_and_top_only() -> None:
+    """The package's point-in-polygon rule (half-open edges), which decides centres on edges."""
+    from eval.cleval_geometry import points_inside
+    square = np.array([[[0, 0], [10, 0], [10, 10], [0, 10]]], dtype=float)
+    points = np.array([[0, 5], [10, 5], [5, 0], [5, 10], [0, 0], [10, 10], [5, 5], [10.5, 5]], dtype=float)
+    inside, _ = points_inside(points, square)
+    assert sorted(inside.tolist()) == [0, 2, 4, 6]
+    assert sorted(points_inside(points, square[:, ::-1])[0].tolist()) == [0, 2, 4, 6]  # either orientation
+
+
+def test_excused_detection_blocks_a_one_to_one_match() -> None:
+    """A detection mostly inside ``###`` is excused, yet it still counts as a second partner."""
+    gts = [box(0, 0, 40, 10), box(38, 0, 60, 10)]
+    dets = [box(0, 0, 40, 10), box(30, 0, 60, 10)]  # the second: 22/30 inside the ### region
+    counts = evaluate_image(gts, ["abcd", "###"], [False, True], dets, ["abcd", "x"])
+    assert counts.det_num_char_tp_recall == 0 and counts.det_num_char_fp == 1
