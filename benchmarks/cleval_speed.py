@@ -139,10 +139,8 @@ def evaluate_texts(pairs: list[tuple[str, str]], options: ClevalOptions = Cleval
     """Parse and evaluate (gt file text, result file text) pairs; the summed counts."""
     total = ClevalCounts()
     for gt_text, res_text in pairs:
-        gt_items, res_items = parse_quad_lines(gt_text), parse_quad_lines(res_text)
-        total += evaluate_image([q for q, _ in gt_items], [t for _, t in gt_items],
-                                [t == "###" for _, t in gt_items],
-                                [q for q, _ in res_items], [t for _, t in res_items], options)
+        (gt_quads, gt_words), (res_quads, res_words) = parse_quad_lines(gt_text), parse_quad_lines(res_text)
+        total += evaluate_image(gt_quads, gt_words, [t == "###" for t in gt_words], res_quads, res_words, options)
     return total
 
 

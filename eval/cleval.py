@@ -515,30 +515,33 @@ _QUAD_LINE = re.compile(r"^" + r"\s*(-?[0-9]+)\s*," * 8 + r"(.*)$")
 _QUOTED = re.compile(r'^\s*"(.*)"\s*$')
 
 
-def parse_quad_lines(content: str) -> list[tuple[list[tuple[float, float]], str]]:
-    """``x1,y1,...,x4,y4,text`` lines (ICDAR 2015 / the package's default format) as (quad, text).
+def parse_quad_lines(content: str) -> tuple[np.ndarray, list[str]]:
+    """``x1,y1,...,x4,y4,text`` lines (ICDAR 2015 / the package's default format).
 
-    Quoted texts are unquoted (``\\"`` and ``\\\\`` unescaped), ``\\r`` is dropped and empty lines
-    are skipped, as the package reads them. A ``###`` text marks a don't-care region.
+    Returns the quads as an ``(N, 4, 2)`` float array and the N texts. Quoted texts are unquoted
+    (``\\"`` and ``\\\\`` unescaped), ``\\r`` is dropped and empty lines are skipped, as the
+    package reads them. A ``###`` text marks a don't-care region.
     """
-    items = []
-    for line in content.split("\n"):
-        line = line.replace("\r", "")
+    numbers: list[str] = []
+    texts: list[str] = []
+    for line in content.replace("\r", "").split("\n"):
         if not line:
             continue
         parts = line.split(",", 8)
-        numbers = parts[:8]
-        digits = "".join(numbers)
-        if len(parts) == 9 and all(numbers) and digits.isascii() and digits.isdigit():  # plain 0-9 only
-            values, text = list(map(float, numbers)), parts[8]
+        head = parts[:8]
+        digits = "".join(head)
+        if len(parts) == 9 and all(head) and digits.isascii() and digits.isdigit():  # plain 0-9 only
+            text = parts[8]
         else:  # signs, spaces or anything odd: the regular expression decides (and words the error)
             match = _QUAD_LINE.match(line)
             if match is None:
                 raise ValueError(f"not an x1,y1,...,x4,y4,text line: {line!r}")
             groups = match.groups()
-            values, text = list(map(float, groups[:8])), groups[8]
-        quoted = _QUOTED.match(text) if '"' in text else None
-        if quoted is not None:
-            text = quoted.group(1).replace("\\\\", "\\").replace('\\"', '"')
-        items.append((list(zip(values[0::2], values[1::2])), text))
-    return items
+            head, text = list(groups[:8]), groups[8]
+        if '"' in text:
+            quoted = _QUOTED.match(text)
+            if quoted is not None:
+                text = quoted.group(1).replace("\\\\", "\\").replace('\\"', '"')
+        numbers += head
+        texts.append(text)
+    return np.array(numbers, dtype=np.float64).reshape(-1, 4, 2), texts

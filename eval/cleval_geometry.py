@@ -24,6 +24,12 @@ import shapely
 _BBOX_MARGIN = 1.0
 
 
+def _shift(a: np.ndarray, by: int) -> np.ndarray:
+    """``np.roll(a, -by, axis=1)`` (element i takes element i + by, cyclically), cheaper."""
+    index = (np.arange(a.shape[1]) + by) % a.shape[1]
+    return a[:, index]
+
+
 def as_points(polygon: Sequence | np.ndarray) -> np.ndarray:
     """An ``(n, 2)`` float64 array from a sequence of (x, y) points or a flat x1, y1, ... list."""
     points = np.asarray(polygon, dtype=np.float64).reshape(-1, 2)
@@ -159,7 +165,7 @@ def shoelace_areas(padded: np.ndarray) -> np.ndarray:
     if len(padded) == 0:
         return np.zeros(0)
     x, y = padded[..., 0], padded[..., 1]
-    x_next, y_next = np.roll(x, -1, axis=1), np.roll(y, -1, axis=1)
+    x_next, y_next = _shift(x, 1), _shift(y, 1)
     return 0.5 * np.abs(((x + x_next) * (y_next - y)).sum(axis=1))
 
 
@@ -220,7 +226,7 @@ def points_inside(points: np.ndarray, padded: np.ndarray) -> tuple[np.ndarray, n
     x = points[point_idx, 0][:, None]
     y = points[point_idx, 1][:, None]
     xi, yi = padded[poly_idx, :, 0], padded[poly_idx, :, 1]
-    xj, yj = np.roll(xi, 1, axis=1), np.roll(yi, 1, axis=1)
+    xj, yj = _shift(xi, -1), _shift(yi, -1)
     spans = ((yi <= y) & (y < yj)) | ((yj <= y) & (y < yi))
     with np.errstate(divide="ignore", invalid="ignore"):
         crossing_x = (xj - xi) * (y - yi) / (yj - yi) + xi
@@ -276,8 +282,8 @@ def convex_quads(padded: np.ndarray) -> np.ndarray:
     """Which outlines are strictly convex quads (every turn the same way, none straight)."""
     if len(padded) == 0 or padded.shape[1] != 4:
         return np.zeros(len(padded), dtype=bool)
-    edges = np.roll(padded, -1, axis=1) - padded
-    nxt = np.roll(edges, -1, axis=1)
+    edges = _shift(padded, 1) - padded
+    nxt = _shift(edges, 1)
     turns = edges[..., 0] * nxt[..., 1] - edges[..., 1] * nxt[..., 0]
     return (turns > 0).all(axis=1) | (turns < 0).all(axis=1)
 
@@ -292,7 +298,7 @@ def convex_overlap_areas(subject: np.ndarray, clip: np.ndarray) -> np.ndarray:
     if k == 0:
         return np.zeros(0)
     x, y = clip[..., 0], clip[..., 1]
-    signed = ((x + np.roll(x, -1, axis=1)) * (np.roll(y, -1, axis=1) - y)).sum(axis=1)
+    signed = ((x + _shift(x, 1)) * (_shift(y, 1) - y)).sum(axis=1)
     clip = np.where((signed < 0)[:, None, None], clip[:, ::-1], clip)  # one orientation for all
     poly, count = subject.copy(), np.full(k, 4)
     rows = np.arange(k)[:, None]
@@ -320,7 +326,7 @@ def convex_overlap_areas(subject: np.ndarray, clip: np.ndarray) -> np.ndarray:
     index = np.arange(poly.shape[1])[None, :]
     poly = np.where((index < count[:, None])[..., None], poly, poly[:, :1])
     x, y = poly[..., 0], poly[..., 1]
-    area = 0.5 * np.abs(((x + np.roll(x, -1, axis=1)) * (np.roll(y, -1, axis=1) - y)).sum(axis=1))
+    area = 0.5 * np.abs(((x + _shift(x, 1)) * (_shift(y, 1) - y)).sum(axis=1))
     return np.where(count >= 3, area, 0.0)
 
 

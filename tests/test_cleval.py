@@ -94,9 +94,8 @@ def test_kr_docs_equals_the_package() -> None:
     gt, res = _read_zip(gt_zip), _read_zip(res_zip)
     total = ClevalCounts()
     for key, gt_text in gt.items():
-        g, r = parse_quad_lines(gt_text), parse_quad_lines(res.get(key, ""))
-        total += evaluate_image([q for q, _ in g], [t for _, t in g], [t == "###" for _, t in g],
-                                [q for q, _ in r], [t for _, t in r])
+        (gt_quads, gt_words), (res_quads, res_words) = parse_quad_lines(gt_text), parse_quad_lines(res.get(key, ""))
+        total += evaluate_image(gt_quads, gt_words, [t == "###" for t in gt_words], res_quads, res_words)
     assert metrics(total) == KR_DOCS_PACKAGE
 
 
@@ -236,13 +235,15 @@ def test_lcs_picks_the_packages_subsequence(a: str, b: str, expected: str) -> No
 
 
 def test_parse_quad_lines_reads_the_package_format() -> None:
-    content = '\ufeff'[1:] + '1,2,3,4,5,6,7,8,hello\r\n\r\n -1 , 2,3,4,5,6,7,8,"say \\"hi\\", ok"\r\n0,0,1,0,1,1,0,1,###\n'
-    items = parse_quad_lines(content)
-    assert items[0] == ([(1.0, 2.0), (3.0, 4.0), (5.0, 6.0), (7.0, 8.0)], "hello")
-    assert items[1][0][0] == (-1.0, 2.0) and items[1][1] == 'say "hi", ok'
-    assert items[2][1] == "###" and len(items) == 3
+    content = '1,2,3,4,5,6,7,8,hello\r\n\r\n -1 , 2,3,4,5,6,7,8,"say \\"hi\\", ok"\r\n0,0,1,0,1,1,0,1,###\n'
+    quads, texts = parse_quad_lines(content)
+    assert quads.shape == (3, 4, 2) and texts == ["hello", 'say "hi", ok', "###"]
+    assert quads[0].tolist() == [[1, 2], [3, 4], [5, 6], [7, 8]] and quads[1, 0].tolist() == [-1, 2]
+    assert parse_quad_lines("")[0].shape == (0, 4, 2)
     with pytest.raises(ValueError):
         parse_quad_lines("1,2,3,4,text\n")
+    with pytest.raises(ValueError):
+        parse_quad_lines("1,2,3,4,5,6,7,+8,text\n")  # the package's pattern has no plus sign
 
 
 # ---------------------------------------------------------------------------------------------
