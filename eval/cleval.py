@@ -467,6 +467,8 @@ def lcs_string(a: str, b: str) -> str:
     drops the one of ``b``. Which subsequence is picked matters: its characters are the ones
     struck from the detections' texts.
     """
+    if a == b:
+        return a
     if not a or not b:
         return ""
     # A common prefix or suffix is always part of the programme's answer (its table over the
