@@ -1,0 +1,270 @@
+"""Page-level text metrics: how well a provider reads the whole page, boxes aside.
+
+CLEval and the IoU protocol score text box by box, so a provider that reads every word right
+but draws its boxes differently (one box per line, say) is scored on its boxes as much as on its
+reading. These metrics ignore boxes beyond putting texts in reading order: each side of an image
+becomes one page of text, and the pages are compared.
+
+* ``cer``: Levenshtein distance between the pages (white space removed, texts concatenated in
+  reading order) over the ground-truth page length, both summed over images. Order-sensitive,
+  so reading order mistakes cost, and it can exceed 1 when a provider invents text.
+* character and word precision / recall / F1: order-free, from the multiset intersection of the
+  two pages' characters (white space removed) or white-space-separated words.
+* ``cer_variants``: the CER again with spacing kept, punctuation removed, case ignored, or
+  Hangul split into jamo, to tell which kind of error dominates.
+
+All counts add up over images (``+``); the metrics come from the sums.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, fields
+from typing import Any
+
+import numpy as np
+
+from eval.text import TextOptions, decompose_jamo, edit_distance, normalize
+
+Normalizer = Callable[[str], str]
+
+
+def default_normalize(text: str) -> str:
+    """``eval.text.normalize`` with default options: NFC, surrounding white space stripped."""
+    return normalize(text, TextOptions())
+
+
+class _Addable:
+    """``+`` and ``sum()`` for frozen dataclasses of numbers."""
+
+    def __add__(self, other: Any) -> Any:
+        if type(other) is not type(self):
+            return NotImplemented
+        return type(self)(**{f.name: getattr(self, f.name) + getattr(other, f.name) for f in fields(self)})
+
+    def __radd__(self, other: Any) -> Any:
+        if other == 0:
+            return self
+        return NotImplemented
+
+
+# --------------------------------------------------------------------------------------------
+# Reading order
+
+
+def reading_order(polygons_or_none: Sequence) -> list[int]:
+    """Indices of the items in reading order: lines top to bottom, each line left to right.
+
+    Items with geometry are sorted by the centre y of their axis-aligned bounding box, then
+    centre x, then position. Walking that list, an item joins the current line while its centre
+    y lies within the vertical extent (inclusive) of the line's first item; otherwise it opens a
+    new line. Each line is then ordered by centre x, then position. Items without geometry
+    (``None`` or no points) follow in the order given. The same rule serves ground truth and
+    predictions, so neither side is favoured.
+    """
+    placed, unplaced = [], []
+    boxes = []
+    for index, polygon in enumerate(polygons_or_none):
+        points = _points_or_none(polygon)
+        if points is None:
+            unplaced.append(index)
+            continue
+        placed.append(index)
+        boxes.append((points[:, 0].min(), points[:, 1].min(), points[:, 0].max(), points[:, 1].max()))
+    if not placed:
+        return unplaced
+    bounds = np.array(boxes, dtype=np.float64)
+    centre_x = (bounds[:, 0] + bounds[:, 2]) / 2
+    centre_y = (bounds[:, 1] + bounds[:, 3]) / 2
+    order = np.lexsort((np.arange(len(placed)), centre_x, centre_y))
+    lines: list[list[int]] = []
+    top = bottom = 0.0
+    for k in order.tolist():
+        if lines and top <= centre_y[k] <= bottom:
+            lines[-1].append(k)
+        else:
+            lines.append([k])
+            top, bottom = bounds[k, 1], bounds[k, 3]
+    ordered = []
+    for line in lines:
+        ordered += [placed[k] for k in sorted(line, key=lambda k: (centre_x[k], k))]
+    return ordered + unplaced
+
+
+def _points_or_none(polygon: Any) -> np.ndarray | None:
+    """The polygon's points as ``(n, 2)``, or None when it has no usable geometry."""
+    if polygon is None:
+        return None
+    points = np.asarray(polygon, dtype=np.float64)
+    if points.size == 0 or points.size % 2:
+        return None
+    points = points.reshape(-1, 2)
+    if not np.isfinite(points).all():
+        return None
+    return points
+
+
+def texts_in_reading_order(polygons_or_none: Sequence, texts: Sequence[str]) -> list[str]:
+    """``texts`` rearranged by ``reading_order`` of their polygons."""
+    if len(polygons_or_none) != len(texts):
+        raise ValueError("polygons and texts differ in length")
+    return [texts[k] for k in reading_order(polygons_or_none)]
+
+
+# --------------------------------------------------------------------------------------------
+# Page counts and metrics
+
+
+@dataclass(frozen=True)
+class PageTextCounts(_Addable):
+    """Sums over images. ``edit_distance``/``gt_chars`` is the CER; ``common_*`` are the
+    multiset intersections behind precision and recall; ``pages`` and ``ned_sum`` give the mean
+    per-page normalised edit distance (OmniDocBench style)."""
+
+    edit_distance: int = 0
+    gt_chars: int = 0
+    pred_chars: int = 0
+    common_chars: int = 0
+    gt_words: int = 0
+    pred_words: int = 0
+    common_words: int = 0
+    pages: int = 0
+    ned_sum: float = 0.0
+
+
+def _normalized(texts: Sequence[str], normalize_fn: Normalizer) -> list[str]:
+    """NFC, then the caller's normalisation, then NFC again (whatever the function returns)."""
+    return [unicodedata.normalize("NFC", normalize_fn(unicodedata.normalize("NFC", t or ""))) for t in texts]
+
+
+def _no_space(text: str) -> str:
+    return "".join(text.split())
+
+
+def page_text_counts(gt_texts_in_order: Sequence[str], pred_texts_in_order: Sequence[str],
+                     normalize_fn: Normalizer = default_normalize) -> PageTextCounts:
+    """Counts for one image; an image with no answer is ``pred_texts_in_order=[]``."""
+    gt = _normalized(gt_texts_in_order, normalize_fn)
+    pred = _normalized(pred_texts_in_order, normalize_fn)
+    gt_page, pred_page = _no_space("".join(gt)), _no_space("".join(pred))
+    gt_tokens = [w for t in gt for w in t.split()]
+    pred_tokens = [w for t in pred for w in t.split()]
+    distance = edit_distance(gt_page, pred_page)
+    longest = max(len(gt_page), len(pred_page))
+    return PageTextCounts(
+        edit_distance=distance,
+        gt_chars=len(gt_page),
+        pred_chars=len(pred_page),
+        common_chars=_common(gt_page, pred_page),
+        gt_words=len(gt_tokens),
+        pred_words=len(pred_tokens),
+        common_words=_common(gt_tokens, pred_tokens),
+        pages=1,
+        ned_sum=distance / longest if longest else 0.0,
+    )
+
+
+def _common(a: Sequence, b: Sequence) -> int:
+    """Size of the multiset intersection."""
+    return sum((Counter(a) & Counter(b)).values())
+
+
+def page_text_metrics(counts: PageTextCounts) -> dict[str, float | int | None]:
+    """CER, character and word precision / recall / F1 and the counts; empty denominators give None."""
+    char_p = _ratio(counts.common_chars, counts.pred_chars)
+    char_r = _ratio(counts.common_chars, counts.gt_chars)
+    word_p = _ratio(counts.common_words, counts.pred_words)
+    word_r = _ratio(counts.common_words, counts.gt_words)
+    return {
+        "cer": _ratio(counts.edit_distance, counts.gt_chars),
+        "char_precision": char_p,
+        "char_recall": char_r,
+        "char_f1": _f1(char_p, char_r),
+        "word_precision": word_p,
+        "word_recall": word_r,
+        "word_f1": _f1(word_p, word_r),
+        "page_ned": _ratio(counts.ned_sum, counts.pages),
+        **{f.name: getattr(counts, f.name) for f in fields(counts)},
+    }
+
+
+def _ratio(numerator: float, denominator: float) -> float | None:
+    return numerator / denominator if denominator else None
+
+
+def _f1(precision: float | None, recall: float | None) -> float | None:
+    if precision is None or recall is None:
+        return None
+    if precision + recall == 0:
+        return 0.0
+    return 2 * precision * recall / (precision + recall)
+
+
+# --------------------------------------------------------------------------------------------
+# What kind of error: the CER under other comparisons
+
+
+@dataclass(frozen=True)
+class CerCounts(_Addable):
+    """Edit distance and ground-truth length of one comparison, summed over images."""
+
+    distance: int = 0
+    length: int = 0
+
+    @property
+    def cer(self) -> float | None:
+        return _ratio(self.distance, self.length)
+
+
+@dataclass(frozen=True)
+class CerVariants(_Addable):
+    """The page CER under five comparisons (each adds up over images).
+
+    * ``no_space``: white space removed -- the page CER of ``page_text_counts``;
+    * ``spaced``: texts joined by one space, runs of white space collapsed (spacing errors count);
+    * ``no_punct``: as ``no_space`` with punctuation (Unicode category P*) removed;
+    * ``casefold``: as ``no_space`` with case ignored;
+    * ``jamo``: as ``no_space`` with Hangul syllables split into conjoining jamo, so a wrong
+      final consonant costs one, not a whole syllable.
+    """
+
+    no_space: CerCounts = CerCounts()
+    spaced: CerCounts = CerCounts()
+    no_punct: CerCounts = CerCounts()
+    casefold: CerCounts = CerCounts()
+    jamo: CerCounts = CerCounts()
+
+
+_SPACES = re.compile(r"\s+")
+
+
+def _without_punct(text: str) -> str:
+    return "".join(ch for ch in text if not unicodedata.category(ch).startswith("P"))
+
+
+def _cer_counts(gt: str, pred: str) -> CerCounts:
+    return CerCounts(edit_distance(gt, pred), len(gt))
+
+
+def cer_variants(gt_texts_in_order: Sequence[str], pred_texts_in_order: Sequence[str],
+                 normalize_fn: Normalizer = default_normalize) -> CerVariants:
+    """The five CER counts of one image (see ``CerVariants``)."""
+    gt = _normalized(gt_texts_in_order, normalize_fn)
+    pred = _normalized(pred_texts_in_order, normalize_fn)
+    gt_page, pred_page = _no_space("".join(gt)), _no_space("".join(pred))
+    gt_spaced = _SPACES.sub(" ", " ".join(gt)).strip()
+    pred_spaced = _SPACES.sub(" ", " ".join(pred)).strip()
+    return CerVariants(
+        no_space=_cer_counts(gt_page, pred_page),
+        spaced=_cer_counts(gt_spaced, pred_spaced),
+        no_punct=_cer_counts(_without_punct(gt_page), _without_punct(pred_page)),
+        casefold=_cer_counts(gt_page.casefold(), pred_page.casefold()),
+        jamo=_cer_counts(decompose_jamo(gt_page), decompose_jamo(pred_page)),
+    )
+
+
+def cer_variant_metrics(variants: CerVariants) -> dict[str, float | None]:
+    """``{"cer_no_space": ..., "cer_spaced": ..., ...}`` from summed variants."""
+    return {f"cer_{f.name}": getattr(variants, f.name).cer for f in fields(variants)}
