@@ -34,7 +34,7 @@ from typing import Any, Callable, Mapping, Sequence
 from urllib.parse import quote, urlencode, urlsplit
 
 from adapters.core.schema import ImageResult, Item, Point
-from adapters.providers.response_fields import ResponseFormatError, coordinate
+from adapters.providers.response_fields import ResponseFormatError, coordinate, unit_confidence
 
 NAME = "azure"
 URL_VARIABLE = "AZURE_DI_ENDPOINT"
@@ -75,12 +75,6 @@ def _polygon(values: Any, what: str) -> tuple[Point, ...]:
         raise ResponseFormatError(f"{what}: expected [x1, y1, x2, y2, ...] with at least 3 points, got {values!r}")
     numbers = [coordinate(v, what) for v in values]
     return tuple((numbers[k], numbers[k + 1]) for k in range(0, len(numbers), 2))
-
-
-def _confidence(value: Any, what: str) -> float | None:
-    if value is None:
-        return None
-    return min(1.0, max(0.0, coordinate(value, what)))
 
 
 def _size(value: Any) -> int | None:
@@ -138,7 +132,7 @@ def parse(raw: Any, granularity: str = DEFAULT_GRANULARITY) -> ImageResult:
         items.append(Item(
             polygon=None if polygon is None else _polygon(polygon, f"{what}.polygon"),
             text=text,
-            confidence=_confidence(entry.get("confidence"), f"{what}.confidence") if key == "words" else None,
+            confidence=unit_confidence(entry.get("confidence"), f"{what}.confidence") if key == "words" else None,
             granularity=granularity,
         ))
     return ImageResult.ok(items, width=_size(page.get("width")), height=_size(page.get("height")))

@@ -30,7 +30,7 @@ from typing import Any, Iterator, Mapping, Sequence
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from adapters.core.schema import ImageResult, Item, Point
-from adapters.providers.response_fields import ResponseFormatError, coordinate
+from adapters.providers.response_fields import ResponseFormatError, coordinate, unit_confidence, vertices
 
 NAME = "google"
 URL_VARIABLE = "GOOGLE_VISION_URL"
@@ -64,24 +64,6 @@ def looks_like(raw: Any) -> bool:
     return _is_request_error(raw) and isinstance(raw["error"].get("status"), str)
 
 
-def _vertices(poly: Any, what: str) -> tuple[Point, ...]:
-    if not isinstance(poly, Mapping) or not isinstance(poly.get("vertices"), list) or not poly["vertices"]:
-        raise ResponseFormatError(f"{what}: expected {{'vertices': [{{'x', 'y'}}, ...]}}")
-    points = []
-    for vertex in poly["vertices"]:
-        if not isinstance(vertex, Mapping):
-            raise ResponseFormatError(f"{what}: a vertex is not an object: {vertex!r}")
-        # protobuf JSON leaves out zero coordinates, so a missing x or y means 0
-        points.append((coordinate(vertex.get("x", 0), what), coordinate(vertex.get("y", 0), what)))
-    return tuple(points)
-
-
-def _confidence(value: Any, what: str) -> float | None:
-    if value is None:
-        return None
-    return min(1.0, max(0.0, coordinate(value, what)))
-
-
 def _children(node: Any, key: str, what: str) -> list[Any]:
     value = node.get(key, []) if isinstance(node, Mapping) else None
     if not isinstance(value, list):
@@ -103,7 +85,7 @@ def _full_text_words(full: Any) -> Iterator[tuple[str, float | None]]:
                     texts = [s.get("text", "") if isinstance(s, Mapping) else None for s in symbols]
                     if not all(isinstance(t, str) for t in texts):
                         raise ResponseFormatError(f"{what}.symbols: every symbol needs a text string")
-                    yield "".join(texts), _confidence(word.get("confidence"), f"{what}.confidence")
+                    yield "".join(texts), unit_confidence(word.get("confidence"), f"{what}.confidence")
 
 
 def _match_confidences(texts: Sequence[str], full: Any) -> list[float | None]:
@@ -168,7 +150,7 @@ def parse(raw: Any) -> ImageResult:
     confidences = _match_confidences(texts, full) if full is not None else [None] * len(texts)
     items = [
         Item(polygon=None if word.get("boundingPoly") is None
-             else _vertices(word["boundingPoly"], f"textAnnotations[{k}].boundingPoly"),
+             else vertices(word["boundingPoly"], f"textAnnotations[{k}].boundingPoly"),
              text=text, confidence=confidence, granularity="word")
         for k, (word, text, confidence) in enumerate(zip(words, texts, confidences), start=1)
     ]

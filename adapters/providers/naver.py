@@ -26,7 +26,8 @@ from adapters.core.schema import ImageResult, Item, Point
 from adapters.providers.base import (HttpAnswer, HttpProvider, HttpRequest, Outcome, Verdict, by_status, header,
                                      json_body, parse_retry_after, short_message, unparseable)
 from adapters.providers.registry import WEB, EmulatedRequest, Emulation, ProviderSpec, RequestRejected, Settings
-from adapters.providers.response_fields import ResponseFormatError, coordinate, rectangle
+from adapters.providers.response_fields import (ResponseFormatError, coordinate, rectangle, unit_confidence,
+                                                  vertices)
 from adapters.providers.wire import form_parts, line_breaks, require, whole
 
 NAME = "naver"
@@ -41,33 +42,15 @@ def looks_like(raw: Any) -> bool:
     return isinstance(raw.get("code"), str) and "message" in raw
 
 
-def _vertices(poly: Any, what: str) -> tuple[Point, ...]:
-    if not isinstance(poly, Mapping) or not isinstance(poly.get("vertices"), list) or not poly["vertices"]:
-        raise ResponseFormatError(f"{what}: expected {{'vertices': [{{'x', 'y'}}, ...]}}")
-    points = []
-    for vertex in poly["vertices"]:
-        if not isinstance(vertex, Mapping):
-            raise ResponseFormatError(f"{what}: a vertex is not an object: {vertex!r}")
-        # protobuf-style JSON leaves out zero coordinates, so a missing x or y means 0
-        points.append((coordinate(vertex.get("x", 0), what), coordinate(vertex.get("y", 0), what)))
-    return tuple(points)
-
-
 def _field_polygon(field: Mapping[str, Any], what: str) -> tuple[Point, ...] | None:
     if field.get("boundingPoly") is not None:
-        return _vertices(field["boundingPoly"], f"{what}.boundingPoly")
+        return vertices(field["boundingPoly"], f"{what}.boundingPoly")
     box = field.get("bounding")
     if box is not None:
         if not isinstance(box, Mapping):
             raise ResponseFormatError(f"{what}.bounding: expected an object")
         return rectangle(*(coordinate(box.get(k), f"{what}.bounding.{k}") for k in ("left", "top", "width", "height")))
     return None
-
-
-def _confidence(value: Any, what: str) -> float | None:
-    if value is None:
-        return None
-    return min(1.0, max(0.0, coordinate(value, what)))
 
 
 def parse(raw: Any) -> ImageResult:
@@ -103,7 +86,7 @@ def parse(raw: Any) -> ImageResult:
             items.append(Item(
                 polygon=_field_polygon(field, what),
                 text=text,
-                confidence=_confidence(field.get("inferConfidence"), f"{what}.inferConfidence"),
+                confidence=unit_confidence(field.get("inferConfidence"), f"{what}.inferConfidence"),
                 granularity="word",
             ))
     valid_size = all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in (width, height))

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, Mapping
 
 from adapters.core.schema import MAX_COORDINATE, Point
 
@@ -43,3 +43,25 @@ def point_pairs(values: Any, what: str) -> tuple[Point, ...]:
 def rectangle(left: float, top: float, width: float, height: float) -> tuple[Point, ...]:
     """An axis-aligned box as four points in TL, TR, BR, BL order."""
     return ((left, top), (left + width, top), (left + width, top + height), (left, top + height))
+
+
+def vertices(poly: Any, what: str) -> tuple[Point, ...]:
+    """``{"vertices": [{"x", "y"}, ...]}`` (CLOVA, Cloud Vision, Upstage) as points.
+
+    Protobuf-style JSON leaves out zero coordinates, so a missing ``x`` or ``y`` means 0.
+    """
+    if not isinstance(poly, Mapping) or not isinstance(poly.get("vertices"), list) or not poly["vertices"]:
+        raise ResponseFormatError(f"{what}: expected {{'vertices': [{{'x', 'y'}}, ...]}}")
+    points = []
+    for vertex in poly["vertices"]:
+        if not isinstance(vertex, Mapping):
+            raise ResponseFormatError(f"{what}: a vertex is not an object: {vertex!r}")
+        points.append((coordinate(vertex.get("x", 0), what), coordinate(vertex.get("y", 0), what)))
+    return tuple(points)
+
+
+def unit_confidence(value: Any, what: str) -> float | None:
+    """A confidence clipped to 0..1 (services round past the ends); None when the provider gave none."""
+    if value is None:
+        return None
+    return min(1.0, max(0.0, coordinate(value, what)))

@@ -25,7 +25,7 @@ import statistics
 from typing import Any, Mapping, Sequence
 
 from adapters.core.schema import ImageResult, Item, Point
-from adapters.providers.response_fields import ResponseFormatError, coordinate
+from adapters.providers.response_fields import ResponseFormatError, coordinate, unit_confidence, vertices
 
 NAME = "upstage"
 URL_VARIABLE = "UPSTAGE_OCR_URL"
@@ -43,23 +43,6 @@ def looks_like(raw: Any) -> bool:
     if "analyzeResult" in raw or "modelId" in raw:  # Azure's analyze result also has pages
         return False
     return any(key in raw for key in ("numBilledPages", "modelVersion", "mimeType"))
-
-
-def _vertices(box: Any, what: str) -> tuple[Point, ...]:
-    if not isinstance(box, Mapping) or not isinstance(box.get("vertices"), list) or not box["vertices"]:
-        raise ResponseFormatError(f"{what}: expected {{'vertices': [{{'x', 'y'}}, ...]}}")
-    points = []
-    for vertex in box["vertices"]:
-        if not isinstance(vertex, Mapping):
-            raise ResponseFormatError(f"{what}: a vertex is not an object: {vertex!r}")
-        points.append((coordinate(vertex.get("x", 0), what), coordinate(vertex.get("y", 0), what)))
-    return tuple(points)
-
-
-def _confidence(value: Any, what: str) -> float | None:
-    if value is None:
-        return None
-    return min(1.0, max(0.0, coordinate(value, what)))
 
 
 def _size(value: Any) -> int | None:
@@ -104,9 +87,9 @@ def parse(raw: Any) -> ImageResult:
             raise ResponseFormatError(f"{what}.text is not a string")
         box = word.get("boundingBox")
         items.append(Item(
-            polygon=None if box is None else _vertices(box, f"{what}.boundingBox"),
+            polygon=None if box is None else vertices(box, f"{what}.boundingBox"),
             text=text,
-            confidence=_confidence(word.get("confidence"), f"{what}.confidence"),
+            confidence=unit_confidence(word.get("confidence"), f"{what}.confidence"),
             granularity="word",
         ))
     return ImageResult.ok(items, width=_size(page.get("width")), height=_size(page.get("height")))
