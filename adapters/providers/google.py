@@ -30,7 +30,7 @@ from typing import Any, Iterator, Mapping, Sequence
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from adapters.core.schema import ImageResult, Item, Point
-from adapters.providers.response_fields import ResponseFormatError, coordinate, unit_confidence, vertices
+from adapters.providers.response_fields import ResponseFormatError, unit_confidence, vertices
 
 NAME = "google"
 URL_VARIABLE = "GOOGLE_VISION_URL"

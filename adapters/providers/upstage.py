@@ -25,7 +25,7 @@ import statistics
 from typing import Any, Mapping, Sequence
 
 from adapters.core.schema import ImageResult, Item, Point
-from adapters.providers.response_fields import ResponseFormatError, coordinate, unit_confidence, vertices
+from adapters.providers.response_fields import ResponseFormatError, unit_confidence, vertices
 
 NAME = "upstage"
 URL_VARIABLE = "UPSTAGE_OCR_URL"
