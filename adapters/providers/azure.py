@@ -156,7 +156,7 @@ import requests
 from adapters.core.images import ImagePolicy, PreparedImage
 from adapters.core.pricing import Price
 from adapters.providers.base import (Attempt, Gate, HttpAnswer, HttpProvider, HttpRequest, Outcome, Verdict,
-                                     _transport_verdict, by_status, header, json_body, parse_retry_after,
+                                     transport_verdict, by_status, header, json_body, parse_retry_after,
                                      short_message, unparseable)
 
 # Read takes JPEG, PNG, BMP, TIFF, HEIF (and PDF, Office); WebP is re-encoded to PNG. Images must
@@ -322,8 +322,8 @@ class AzureProvider(HttpProvider):
         super().__init__(NAME, build, classify, policy, restore=scale_boxes, pool_size=pool_size, parse=parse_at)
 
     def send(self, image: PreparedImage, timeout: float, gate: Gate) -> Attempt | None:
-        request = self._build(image)
-        session = self._session()
+        request = self.build(image)
+        session = self.session()
         if not gate():
             return None
         start = self._clock()
@@ -337,7 +337,7 @@ class AzureProvider(HttpProvider):
                                     timeout=(min(timeout, 10.0), timeout), allow_redirects=False)
             answer = HttpAnswer(response.status_code, dict(response.headers), response.content)
         except requests.RequestException as exc:
-            return _transport_verdict(exc)
+            return transport_verdict(exc)
         if answer.status != 202:
             return classify(answer)
         location = operation_location(answer)
@@ -358,7 +358,7 @@ class AzureProvider(HttpProvider):
                                        timeout=(min(remaining, 10.0), remaining), allow_redirects=False)
                 answer = HttpAnswer(response.status_code, dict(response.headers), response.content)
             except requests.RequestException as exc:
-                return _transport_verdict(exc)
+                return transport_verdict(exc)
             if is_running(answer) or (answer.status == 429 and classify(answer).outcome is Outcome.RATE_LIMITED):
                 wait = poll_delay(answer)  # not finished, or polling too fast: ask again later
                 continue
