@@ -205,6 +205,7 @@ COLLECT_EPILOG = """Examples:
   bench collect --provider kakao --images data/images --out runs/kakao --limit 20
   bench collect --provider naver --images data/images --out runs/naver --retry-failed
   bench collect --provider tesseract --images data/images --out runs/x --lang kor --psm 6
+  bench collect --provider openai --images data/images --out runs/gpt --model gpt-4o-mini
 
 \b
 Credentials come from the environment or from a .env file in the working directory:
@@ -227,7 +228,7 @@ def collect_command(
                                      "recursively). The file stem is the image's key."),
     out: Path = typer.Option(..., "--out", metavar="DIR", help="Where outputs and the journal go (created)."),
     concurrency: Optional[int] = typer.Option(None, "--concurrency", min=1, metavar="N",
-                                              help="Requests in flight at once [default: 4; tesseract: CPU count]."),
+                                              help=f"Requests in flight at once [default: {registry.concurrency_help()}]."),
     rps: Optional[float] = typer.Option(None, "--rps", min=0.001, metavar="R",
                                         help="Hard ceiling on requests per second, retries included."),
     limit: Optional[int] = typer.Option(None, "--limit", min=0, metavar="N",
@@ -236,6 +237,10 @@ def collect_command(
     retry_failed: bool = typer.Option(False, "--retry-failed", help="Re-send images that failed in earlier runs."),
     lang: Optional[str] = typer.Option(None, "--lang", metavar="LANG", help=registry.option_help("lang")),
     psm: Optional[int] = typer.Option(None, "--psm", min=0, max=13, help=registry.option_help("psm")),
+    feature: Optional[str] = typer.Option(None, "--feature", metavar="F", help=registry.option_help("feature")),
+    model: Optional[str] = typer.Option(None, "--model", metavar="M", help=registry.option_help("model")),
+    prompt: Optional[str] = typer.Option(None, "--prompt", metavar="TEXT", help=registry.option_help("prompt")),
+    granularity: Optional[str] = typer.Option(None, "--granularity", metavar="G", help=registry.option_help("granularity")),
     timeout: float = typer.Option(60.0, "--timeout", min=0.1, metavar="S", help="Seconds to wait for one answer."),
     max_attempts: int = typer.Option(5, "--max-attempts", min=1, metavar="N",
                                      help="Attempts per image for transient errors (5xx, 429, timeouts, "
@@ -255,8 +260,9 @@ def collect_command(
 
     options = collect_options(provider.value, concurrency, progress, rps=rps, limit=limit, refresh=refresh,
                               retry_failed=retry_failed, timeout=timeout, max_attempts=max_attempts, backoff=backoff)
-    summary = collect_folder(provider.value, images, out, options, settings_for(provider.value, lang=lang, psm=psm),
-                             report=typer.echo)
+    settings = settings_for(provider.value, lang=lang, psm=psm, feature=feature, model=model, prompt=prompt,
+                            granularity=granularity)
+    summary = collect_folder(provider.value, images, out, options, settings, report=typer.echo)
     if summary.failed:
         typer.echo(f"{summary.failed} image(s) failed: see {summary.paths.runs}; "
                    f"run again with --retry-failed to re-send them", err=True)
@@ -316,6 +322,7 @@ EMULATE_EPILOG = """Examples:
   bench emulate kakao --port 8802 --engine --latency-ms 100
   bench emulate jenti --port 8803 --gt data/gt --fail-first 2
   bench emulate kakao --port 8802 --recorded ../shared/provider_samples
+  bench emulate azure --port 8804 --gt data/gt --images data/images --rate-limit-rate 0.1
   bench emulate naver --port 8801 --gt data/gt --error-rate 0.1 --drop-rate 0.05 --quota 50 --seed 1
 
 \b
@@ -326,8 +333,11 @@ Then, in another shell (the emulator prints the exact URL):
 \b
 Answers come from exactly one source: --gt (boxes scaled to the received image when --images
 is given), --recorded (<stem>.json served byte for byte) or --engine (local Tesseract; the
-default). Auth is checked against NAVER_OCR_SECRET / KAKAO_REST_API_KEY in this shell's
-environment; when unset, any key is accepted. Binds 127.0.0.1 only. Ctrl-C stops it.
+default). Requests of """ + ", ".join(spec.name for spec in registry.emulated() if not spec.emulation.sends_name)
+EMULATE_EPILOG += """ carry no file name: with --gt or --recorded,
+give --images too, and each image is recognised by its content. Auth is checked against the key
+variable (bench collect --help lists them) in this shell's environment; when unset, any key is
+accepted. Binds 127.0.0.1 only. Ctrl-C stops it.
 """
 
 
@@ -341,7 +351,8 @@ def emulate_command(
     port: int = typer.Option(0, "--port", min=0, max=65535, metavar="P", help="Port on 127.0.0.1 (0 picks a free one)."),
     gt: Optional[Path] = typer.Option(None, "--gt", metavar="DIR", help="Answer from ground truth <stem>.txt files."),
     images: Optional[Path] = typer.Option(None, "--images", metavar="DIR",
-                                          help="With --gt: the original images, to scale boxes to the size received."),
+                                          help="The original images: with --gt, boxes are scaled to the size "
+                                               "received; requests without a file name are matched by content."),
     recorded: Optional[Path] = typer.Option(None, "--recorded", metavar="DIR",
                                             help="Answer with recorded provider bodies <stem>.json, verbatim."),
     engine: bool = typer.Option(False, "--engine", help="Answer by running local Tesseract on the received image."),
