@@ -104,3 +104,8 @@ def provider_samples() -> Path:
     if not path.is_dir():
         pytest.skip(f"recorded provider responses not found at {path} (CI checks out ../shared next to the repo)")
     return path
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "slow: end-to-end runs of bench against loopback emulators "
+                                       "(left out by make test-fast: -m 'not slow')")

@@ -66,7 +66,8 @@ def checked_config(name: str, settings: Settings = Settings()) -> ProviderConfig
     spec = registry.get(name)
     missing = spec.missing_options(settings)
     if missing:
-        needed = " and ".join(f"--{option} ({spec.option_help.get(option, 'no default')})" for option in missing)
+        needed = "; ".join(f"--{option}" + (f": {spec.option_help[option]}" if option in spec.option_help else "")
+                           for option in missing)
         raise InputError(f"{name} needs {needed}")
     config = registry.provider_config(name)
     if spec.engine is not None:

@@ -196,7 +196,7 @@ PRICE = Price(
     source="https://azure.microsoft.com/pricing/details/ai-document-intelligence/; "
            "https://learn.microsoft.com/azure/ai-services/document-intelligence/service-limits",
     checked="2026-12-01",
-    note="unknown: the Read price per 1,000 pages was not visible in the copies found; billing is per page "
+    note="the Read price per 1,000 pages was not visible in the copies found; billing is per page "
          "analysed (one image = one page)",
 )
 

@@ -161,7 +161,7 @@ PRICE = Price(
     provider=NAME, unit="tokens (per model)", krw_per_1000=None, usd_per_1000=None, free_quota="n/a",
     source="https://openai.com/api/pricing/ (or the compatible server's own price list)",
     checked="2026-12-01",
-    note="unknown: the cost depends on the model and on how many tokens each image takes; every raw answer "
+    note="the cost depends on the model and on how many tokens each image takes; every raw answer "
          "keeps usage.prompt_tokens and usage.completion_tokens, so cost = tokens x the model's price",
 )
 

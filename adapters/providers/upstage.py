@@ -136,7 +136,7 @@ PRICE = Price(
     free_quota="unknown",
     source="https://www.upstage.ai/pricing/api; https://console.upstage.ai/docs/capabilities/parse/document-ocr",
     checked="2026-12-01",
-    note="unknown: the Document OCR per-page price was not visible in the pricing pages found (they list "
+    note="the Document OCR per-page price was not visible in the pricing pages found (they list "
          "commitment tiers and rate limits); each raw answer keeps numBilledPages, so cost = pages x your price",
 )
 
