@@ -208,7 +208,8 @@ def _retry_after(answer: HttpAnswer, error: Mapping[str, Any]) -> float | None:
         except ValueError:
             pass
     for detail in error.get("details") or ():
-        if isinstance(detail, Mapping) and str(detail.get("@type", "")).endswith("google.rpc.RetryInfo"):
+        # Gemini's compatible endpoint: type.googleapis.com/google.rpc.RetryInfo
+        if isinstance(detail, Mapping) and str(detail.get("@type", "")).endswith(".rpc.RetryInfo"):
             match = _RETRY_DELAY.match(str(detail.get("retryDelay", "")))
             if match:
                 return float(match.group(1))
