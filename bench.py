@@ -120,7 +120,7 @@ def collect_command(
                                      "recursively). The file stem is the image's key."),
     out: Path = typer.Option(..., "--out", metavar="DIR", help="Where outputs and the journal go (created)."),
     concurrency: Optional[int] = typer.Option(None, "--concurrency", min=1, metavar="N",
-                                              help="Requests in flight at once [default: 4; tesseract: CPU count]."),
+                                              help=f"Requests in flight at once [default: {registry.concurrency_help()}]."),
     rps: Optional[float] = typer.Option(None, "--rps", min=0.001, metavar="R",
                                         help="Hard ceiling on requests per second, retries included."),
     limit: Optional[int] = typer.Option(None, "--limit", min=0, metavar="N",
@@ -129,6 +129,10 @@ def collect_command(
     retry_failed: bool = typer.Option(False, "--retry-failed", help="Re-send images that failed in earlier runs."),
     lang: Optional[str] = typer.Option(None, "--lang", metavar="LANG", help=registry.option_help("lang")),
     psm: Optional[int] = typer.Option(None, "--psm", min=0, max=13, help=registry.option_help("psm")),
+    feature: Optional[str] = typer.Option(None, "--feature", metavar="F", help=registry.option_help("feature")),
+    model: Optional[str] = typer.Option(None, "--model", metavar="M", help=registry.option_help("model")),
+    prompt: Optional[str] = typer.Option(None, "--prompt", metavar="TEXT", help=registry.option_help("prompt")),
+    granularity: Optional[str] = typer.Option(None, "--granularity", metavar="G", help=registry.option_help("granularity")),
     timeout: float = typer.Option(60.0, "--timeout", min=0.1, metavar="S", help="Seconds to wait for one answer."),
     max_attempts: int = typer.Option(5, "--max-attempts", min=1, metavar="N",
                                      help="Attempts per image for transient errors (5xx, 429, timeouts, "
@@ -148,8 +152,9 @@ def collect_command(
 
     options = collect_options(provider.value, concurrency, progress, rps=rps, limit=limit, refresh=refresh,
                               retry_failed=retry_failed, timeout=timeout, max_attempts=max_attempts, backoff=backoff)
-    summary = collect_folder(provider.value, images, out, options, settings_for(provider.value, lang=lang, psm=psm),
-                             report=typer.echo)
+    settings = settings_for(provider.value, lang=lang, psm=psm, feature=feature, model=model, prompt=prompt,
+                            granularity=granularity)
+    summary = collect_folder(provider.value, images, out, options, settings, report=typer.echo)
     if summary.failed:
         typer.echo(f"{summary.failed} image(s) failed: see {summary.paths.runs}; "
                    f"run again with --retry-failed to re-send them", err=True)
@@ -180,14 +185,16 @@ def synth_command(
 EmulatedProvider = Enum("EmulatedProvider", {name: name for name in registry.names(registry.WEB)}, type=str)
 
 
-@app.command("emulate", epilog=epilog("emulate"))
+@app.command("emulate", epilog=epilog("emulate", nameless=", ".join(
+    spec.name for spec in registry.emulated() if not spec.emulation.sends_name)))
 @cli_errors
 def emulate_command(
     provider: EmulatedProvider = typer.Argument(..., help="Which service's wire format to speak."),
     port: int = typer.Option(0, "--port", min=0, max=65535, metavar="P", help="Port on 127.0.0.1 (0 picks a free one)."),
     gt: Optional[Path] = typer.Option(None, "--gt", metavar="DIR", help="Answer from ground truth <stem>.txt files."),
     images: Optional[Path] = typer.Option(None, "--images", metavar="DIR",
-                                          help="With --gt: the original images, to scale boxes to the size received."),
+                                          help="The original images: with --gt, boxes are scaled to the size "
+                                               "received; requests without a file name are matched by content."),
     recorded: Optional[Path] = typer.Option(None, "--recorded", metavar="DIR",
                                             help="Answer with recorded provider bodies <stem>.json, verbatim."),
     engine: bool = typer.Option(False, "--engine", help="Answer by running local Tesseract on the received image."),

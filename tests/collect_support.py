@@ -74,7 +74,7 @@ def make_set(root: Path, count: int, size: tuple[int, int] = (320, 120), suffix:
 def bench_env(**extra: str) -> dict[str, str]:
     """A clean environment for a `bench` subprocess: no provider credentials unless given."""
     env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("NAVER_", "KAKAO_", "JENTI_"))}
+           if not k.startswith(("NAVER_", "KAKAO_", "JENTI_", "UPSTAGE_", "GOOGLE_VISION_", "AZURE_DI_", "OPENAI_"))}
     env["PYTHONPATH"] = str(REPO)
     env.update(extra)
     return env

@@ -105,3 +105,8 @@ def provider_samples() -> Path:
         pytest.skip(f"recorded provider responses not found at {path} (they are part of the repository: "
                     "restore tests/data/provider_samples from git)")
     return path
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "slow: end-to-end runs of bench against loopback emulators "
+                                       "(left out by make test-fast: -m 'not slow')")

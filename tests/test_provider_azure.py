@@ -257,7 +257,7 @@ LOCATION = f"{ENDPOINT}/documentintelligence/documentModels/prebuilt-read/analyz
 
 def provider_with(session: FakeSession, clock: Clock, granularity: str = "line") -> azure.AzureProvider:
     provider = azure.AzureProvider(ENDPOINT, SECRET, granularity=granularity, sleep=clock.sleep, clock=clock)
-    provider._session = lambda: session  # type: ignore[method-assign]
+    provider.session = lambda: session  # type: ignore[method-assign]
     return provider
 
 

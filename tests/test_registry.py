@@ -31,17 +31,23 @@ ITEMS = (
 COMMON_ERRORS = ("url", "auth", "body", "quota", "rate_limit", "method", "too_large", "server", "unavailable")
 
 
-def shapes(items) -> list[tuple[str, tuple]]:
-    return [(item.text, tuple((round(x, 3), round(y, 3)) for x, y in item.polygon)) for item in items]
+def shapes(items, geometry: bool = True) -> list[tuple[str, tuple | None]]:
+    """Texts and rounded corners; texts alone for a provider whose answers carry no geometry."""
+    return [(item.text, tuple((round(x, 3), round(y, 3)) for x, y in item.polygon) if geometry else None)
+            for item in items]
 
 
-def test_the_four_providers_are_registered_in_listing_order():
-    assert registry.names() == ("naver", "kakao", "jenti", "tesseract")
-    assert registry.names(registry.WEB) == ("naver", "kakao", "jenti")
+WEB_ADDED = ("upstage", "google", "azure", "openai")  # the web providers Korean teams compare today
+
+
+def test_the_providers_are_registered_in_listing_order():
+    assert registry.names() == ("naver", "kakao", "jenti", "tesseract", *WEB_ADDED)
+    assert registry.names(registry.WEB) == ("naver", "kakao", "jenti", *WEB_ADDED)
     assert registry.names(registry.LOCAL) == ("tesseract",)
-    assert [spec.name for spec in registry.emulated()] == ["naver", "kakao", "jenti"]
+    assert [spec.name for spec in registry.emulated()] == ["naver", "kakao", "jenti", *WEB_ADDED]
     assert [spec.name for spec in registry.engines()] == ["tesseract"]
-    with pytest.raises(InputError, match="unknown provider 'nobody'; expected one of naver, kakao, jenti, tesseract"):
+    with pytest.raises(InputError, match="unknown provider 'nobody'; expected one of naver, kakao, jenti, tesseract, "
+                                         "upstage, google, azure, openai"):
         registry.get("nobody")
 
 
@@ -61,7 +67,7 @@ def test_emulated_bodies_parse_back_to_the_same_items_and_only_their_provider_cl
     request = EmulatedRequest(name="img", stem="img")
     body = json.loads(json.dumps(spec.emulation.success(ITEMS, request, 640, 480)))
     result = spec.parse(body)
-    assert result.is_ok and shapes(result.items) == shapes(ITEMS)
+    assert result.is_ok and shapes(result.items, spec.geometry) == shapes(ITEMS, spec.geometry)
     assert [other.name for other in registry.all_specs() if other.looks_like(body)] == [spec.name]
     assert detect_provider({"img": body}, "raw.json") == spec.name
     empty = json.loads(json.dumps(spec.emulation.success((), request, 640, 480)))
@@ -84,7 +90,7 @@ def test_emulated_errors_are_read_as_errors_by_their_parser(spec):
 def test_options_a_provider_does_not_take_are_refused_naming_those_that_do():
     assert settings_for("tesseract", lang="kor", psm=6) == Settings(lang="kor", psm=6)
     assert settings_for("naver", lang="ko", psm=None) == Settings(lang="ko")
-    with pytest.raises(InputError, match="--lang applies to naver and tesseract, not kakao"):
+    with pytest.raises(InputError, match="--lang applies to naver, tesseract, google and azure, not kakao"):
         settings_for("kakao", lang="ko", psm=None)
     with pytest.raises(InputError, match="--psm applies to tesseract only, not naver"):
         settings_for("naver", lang=None, psm=6)
@@ -172,7 +178,7 @@ def fake_env(tmp_path: Path) -> dict[str, str]:
 def test_a_new_provider_module_shows_up_in_the_cli_without_editing_any_other_file(tmp_path, fake_env):
     done = run_bench(["collect", "--help"], tmp_path, fake_env)
     assert done.returncode == 0, done.stderr
-    assert "<naver|kakao|jenti|tesseract|fakeocr|fakeweb>" in done.stdout
+    assert "<naver|kakao|jenti|tesseract|upstage|google|azure|openai|fakeocr|fakeweb>" in done.stdout
     assert "  fakeocr    none (a test double)" in done.stdout
     assert "  fakeweb    FAKEWEB_URL (the endpoint)" in done.stdout
 
@@ -197,5 +203,6 @@ def test_a_new_provider_module_collects_and_its_results_are_recognised(tmp_path,
 def test_bench_emulate_of_a_provider_without_an_emulator_is_one_line_and_exit_2(tmp_path, fake_env):
     done = run_bench(["emulate", "fakeweb", "--port", "0"], tmp_path, fake_env)
     assert done.returncode == 2
-    assert done.stderr.splitlines() == ["error: fakeweb has no emulator (emulated providers: naver, kakao, jenti)"]
+    assert done.stderr.splitlines() == ["error: fakeweb has no emulator (emulated providers: naver, kakao, jenti, "
+                                        "upstage, google, azure, openai)"]
     assert done.stdout == ""

@@ -37,8 +37,8 @@ class DemoRun:
 
 
 def demo_runs(say: Say) -> list[DemoRun]:
-    """Local engines first (nothing to configure), then each web provider with credentials; the
-    ones left out are named through ``say``."""
+    """Local engines first (nothing to configure), then each web provider with credentials and no
+    option it requires; the ones left out are named through ``say``."""
     runs = []
     for spec in registry.all_specs():
         if spec.is_web:
@@ -52,6 +52,10 @@ def demo_runs(say: Say) -> list[DemoRun]:
             registry.provider_config(spec.name)
         except ConfigError:
             say(f"{spec.name}: no credentials set, left out of the demo")
+            continue
+        if spec.missing_options():  # e.g. a chat model: the demo cannot choose one
+            say(f"{spec.name}: needs {' and '.join('--' + name for name in spec.missing_options())}, "
+                f"left out of the demo")
             continue
         runs.append(DemoRun(spec.name, spec.name))
     return runs

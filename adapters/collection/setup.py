@@ -26,13 +26,17 @@ Report = Callable[[str], Any]
 
 def settings_for(name: str, **options: Any) -> Settings:
     """The settings of ``name`` from CLI options (None: not given); an option it does not take is an
-    input error naming the providers that do (``--lang applies to naver and tesseract, not kakao``)."""
+    input error naming the providers that do (``--psm applies to tesseract only, not naver``),
+    and so is a value outside the option's choices for it."""
     spec = registry.get(name)
     for option, value in options.items():
         if value is not None and option not in spec.options:
             takers = registry.option_takers(option)
-            which = f"{takers[0]} only" if len(takers) == 1 else " and ".join(takers)
+            which = f"{takers[0]} only" if len(takers) == 1 else ", ".join(takers[:-1]) + " and " + takers[-1]
             raise InputError(f"--{option} applies to {which}, not {name}")
+        allowed = spec.choices.get(option)
+        if value is not None and allowed is not None and value not in allowed:
+            raise InputError(f"--{option} {value!r}: {name} takes {' or '.join(allowed)}")
     fields = {option: value for option, value in options.items() if option in ("lang", "psm")}
     extra = {option: value for option, value in options.items() if option not in fields and value is not None}
     return Settings(**fields, extra=extra)
@@ -57,8 +61,14 @@ def default_concurrency(name: str) -> int:
 
 
 def checked_config(name: str, settings: Settings = Settings()) -> ProviderConfig:
-    """Credentials (or the local engine) checked before any work: an InputError names what is missing."""
+    """Credentials (or the local engine) and required options checked before any work: an
+    InputError names what is missing."""
     spec = registry.get(name)
+    missing = spec.missing_options(settings)
+    if missing:
+        needed = "; ".join(f"--{option}" + (f": {spec.option_help[option]}" if option in spec.option_help else "")
+                           for option in missing)
+        raise InputError(f"{name} needs {needed}")
     config = registry.provider_config(name)
     if spec.engine is not None:
         missing = spec.engine.available(spec.settings(settings))

@@ -48,7 +48,11 @@ class Secret:
 
 
 class CredentialSource(Protocol):
-    """Where one provider's endpoint and secret come from (a provider spec is one); None where it has none."""
+    """Where one provider's endpoint and secret come from (a provider spec is one); None where it has none.
+
+    ``secret_optional``: the secret may be left unset (a self-hosted OpenAI-compatible server
+    takes no key); when set, it is checked like any other.
+    """
 
     @property
     def name(self) -> str: ...
@@ -61,6 +65,9 @@ class CredentialSource(Protocol):
 
     @property
     def secret_variable(self) -> str | None: ...
+
+    @property
+    def secret_optional(self) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -123,7 +130,8 @@ def load_config(source: CredentialSource, environ: Mapping[str, str] | None = No
                 cwd: Path | None = None) -> ProviderConfig:
     """Credentials for the provider ``source`` describes; the process environment wins over ``.env``.
 
-    Raises :class:`ConfigError` naming the first missing or empty variable, before any work.
+    Raises :class:`ConfigError` naming the first missing or empty variable, before any work
+    (an unset optional secret is no error: ``secret`` is then None).
     """
     provider = source.name
     environ = os.environ if environ is None else environ
@@ -140,6 +148,8 @@ def load_config(source: CredentialSource, environ: Mapping[str, str] | None = No
     secret = None
     if secret_var is not None:
         value = _lookup(secret_var, environ, env_file)
+        if not value and source.secret_optional:
+            return ProviderConfig(provider, url, None, url_var, secret_var)
         if not value:
             raise ConfigError(f"{secret_var} is missing or empty: {provider} needs its secret key{where}")
         if not all(" " <= char <= "~" for char in value):

@@ -14,9 +14,20 @@ drop / rate limit / 5xx / truncate (so their rates must add up to at most 1). ``
 and method, auth, quota, validation, ``fail_first``, rate limit, 5xx, then the answer (truncated
 or whole). Only whole successful answers count toward the quota. A rate limit carries
 ``Retry-After`` (so tests run fast) whatever status the provider uses for it.
+
+Requests that carry no file name are counted (``fail_first``, :meth:`Emulator.calls_for`) under
+the stem the answer source recognises from the bytes, else under a hash of the bytes.
+
+An asynchronous wire (the spec's :class:`~adapters.providers.registry.Polling`, Azure's analyze)
+answers an accepted POST with 202 and keeps the answer; each GET of its result draws faults and
+checks auth like a POST, gets ``running`` for the first ``polls_running`` polls, then the kept
+answer. Both the 202 and ``running`` carry ``Retry-After: poll_after``. Quota counts accepted
+POSTs; a truncate fault drawn for a POST is void (the 202 has no body) and ``fail_first`` applies
+to POSTs only.
 """
 from __future__ import annotations
 
+import hashlib
 import io
 import ipaddress
 import json
@@ -26,10 +37,11 @@ import re
 import socket
 import threading
 import time
+import uuid
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Mapping
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from PIL import Image, UnidentifiedImageError
 
@@ -43,6 +55,7 @@ from adapters.providers.registry import EmulatedRequest, Emulation, ProviderSpec
 log = logging.getLogger("bench.emulator")
 
 MAX_BODY = 64 * 1024 * 1024
+MAX_KEPT_RESULTS = 10_000  # answers an asynchronous wire keeps for polling (the oldest go first)
 _CHUNK_SIZE = re.compile(rb"[0-9a-fA-F]{1,16}")  # int(x, 16) alone would take -1, 0x10, 1_0
 _SOCKET_TIMEOUT = 30.0
 
@@ -92,6 +105,16 @@ class Faults:
         if self.fail_first:
             parts.append(f"first {self.fail_first} per image fail")
         return ", ".join(parts) or "none"
+
+
+@dataclass
+class _KeptResult:
+    """The answer of an accepted asynchronous request, served once its polls stop being ``running``."""
+
+    key: str
+    status: int
+    body: Any
+    polls: int = 0
 
 
 @dataclass(frozen=True)
@@ -239,7 +262,7 @@ class Emulator:
     """One provider's emulated service; use as a context manager or call start() / stop()."""
 
     def __init__(self, provider: str | ProviderSpec, answers: Answers, faults: Faults = Faults(),
-                 secret: str | None = None, host: str = "127.0.0.1", port: int = 0) -> None:
+                 secret: str | None = None, host: str = "127.0.0.1", port: int = 0, poll_after: float = 0.1) -> None:
         self.spec = emulation_of(provider)
         assert self.spec.emulation is not None
         self.emulation: Emulation = self.spec.emulation
@@ -256,6 +279,8 @@ class Emulator:
         self._records: list[RequestRecord] = []
         self._per_image: dict[str, int] = {}
         self._successes = 0
+        self.poll_after = poll_after
+        self._results: dict[str, _KeptResult] = {}
 
     # -- lifecycle
     def start(self) -> "Emulator":
@@ -293,8 +318,14 @@ class Emulator:
         return self._server.server_address[1]
 
     @property
+    def base_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    @property
     def url(self) -> str:
-        return f"http://{self.host}:{self.port}{self.emulation.path}"
+        """What the client's endpoint variable is set to (the API's URL, or the base it extends)."""
+        path = self.emulation.client_path
+        return self.base_url + (self.emulation.path if path is None else path)
 
     @property
     def requests(self) -> list[RequestRecord]:
@@ -302,7 +333,8 @@ class Emulator:
             return list(self._records)
 
     def calls_for(self, image_name: str) -> int:
-        """How many requests named this image (its stem, or the file name as sent)."""
+        """How many requests named this image (its stem, or the file name as sent); for a wire
+        without names, how many carried the image the answer source recognised as this stem."""
         with self._lock:
             if image_name in self._per_image:
                 return self._per_image[image_name]
@@ -345,10 +377,22 @@ class Emulator:
             u -= rate
         return "", 0
 
-    def _authorized(self, handler: BaseHTTPRequestHandler) -> bool:
-        if self._secret is None or self.emulation.authorized is None:
+    def _authorized(self, handler: BaseHTTPRequestHandler, query: Mapping[str, str]) -> bool:
+        if self._secret is None:
             return True
-        return self.emulation.authorized(handler.headers, self._secret)
+        return self.emulation.is_authorized(handler.headers, self._secret, query)
+
+    def _image_key(self, request: EmulatedRequest) -> str:
+        """What a request's image is counted under: its stem, else the stem the answer source
+        recognises from the bytes (then also set as the request's stem), else a hash of the bytes."""
+        if request.stem or not request.data:
+            return request.stem
+        identify = getattr(self.answers, "identify", None)
+        stem = identify(request.data) if identify is not None else None
+        if stem:
+            request.stem = stem
+            return stem
+        return "sha256:" + hashlib.sha256(request.data).hexdigest()[:16]
 
     def _quota_left(self, reserve: bool) -> bool:
         with self._lock:
@@ -363,6 +407,26 @@ class Emulator:
         status, body = self.emulation.error(kind, detail)
         self._finish(handler, stem, status, body, fault, headers)
 
+    def _drop(self, handler: BaseHTTPRequestHandler, key: str) -> None:
+        self._record(handler.arrived, key, 0, "drop")  # type: ignore[attr-defined]
+        log.info("%s %s -> dropped", self.provider, key or "-")
+        handler.close_connection = True
+        try:
+            handler.connection.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+    def _fault_answer(self, handler: BaseHTTPRequestHandler, key: str, fault: str, server_status: int) -> bool:
+        """Send the rate-limit or 5xx answer a drawn fault calls for; False when there is none."""
+        if fault == "rate_limit":
+            self._error(handler, key, "rate_limit", fault="rate_limit",
+                        headers={"Retry-After": f"{self.faults.retry_after:g}"})
+            return True
+        if fault == "error":
+            self._error(handler, key, "server" if server_status == 500 else "unavailable", fault="error")
+            return True
+        return False
+
     def _handle(self, handler: BaseHTTPRequestHandler) -> None:
         handler.arrived = time.monotonic()  # type: ignore[attr-defined]
         try:
@@ -374,64 +438,105 @@ class Emulator:
             handler.close_connection = True
             self._error(handler, "", "too_large", f"over {MAX_BODY // (1024 * 1024)} MB")
             return
+        target = urlsplit(handler.path)
+        query = dict(parse_qsl(target.query, keep_blank_values=True))
+        polling = self.emulation.polling
+        if polling is not None and handler.command == "GET":
+            result_id = polling.result_id(handler.path)
+            if result_id is not None:
+                return self._poll(handler, result_id, query)
         request = parse_request(self.emulation, handler.headers, body)
-        stem = request.stem
-        if stem:
+        if request.invalid is None and self.emulation.check_query is not None:
+            request.invalid = self.emulation.check_query(query)
+        key = self._image_key(request)
+        if key:
             with self._lock:
-                self._per_image[stem] = self._per_image.get(stem, 0) + 1
-                attempt = self._per_image[stem]
+                self._per_image[key] = self._per_image.get(key, 0) + 1
+                attempt = self._per_image[key]
         else:
             attempt = 0
         fault, server_status = self._draw_fault()
+        if fault == "truncate" and polling is not None:
+            fault = ""  # the 202 has no body to cut short
         if self.faults.latency_ms:
             time.sleep(self.faults.latency_ms / 1000.0)
 
         if fault == "drop":
-            self._record(handler.arrived, stem, 0, "drop")  # type: ignore[attr-defined]
-            log.info("%s %s -> dropped", self.provider, stem or "-")
-            handler.close_connection = True
-            try:
-                handler.connection.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-            return
-        path = urlsplit(handler.path).path
+            return self._drop(handler, key)
+        path = target.path
         if path.rstrip("/") != self.emulation.path:
-            return self._error(handler, stem, "url", f"no API at {path}")
+            return self._error(handler, key, "url", f"no API at {path}")
         if handler.command != "POST":
-            return self._error(handler, stem, "method", f"{handler.command} is not supported; use POST")
-        if not self._authorized(handler):
-            return self._error(handler, stem, "auth")
+            return self._error(handler, key, "method", f"{handler.command} is not supported; use POST")
+        if not self._authorized(handler, query):
+            return self._error(handler, key, "auth")
         if not self._quota_left(reserve=False):
-            return self._error(handler, stem, "quota")
+            return self._error(handler, key, "quota")
         if request.invalid is not None:
-            return self._error(handler, stem, request.invalid.kind, request.invalid.detail)
+            return self._error(handler, key, request.invalid.kind, request.invalid.detail)
         if attempt <= self.faults.fail_first:
-            return self._error(handler, stem, "unavailable", "", fault="fail_first")
-        if fault == "rate_limit":
-            return self._error(handler, stem, "rate_limit", fault="rate_limit",
-                               headers={"Retry-After": f"{self.faults.retry_after:g}"})
-        if fault == "error":
-            return self._error(handler, stem, "server" if server_status == 500 else "unavailable", fault="error")
-        self._answer(handler, request, fault)
+            return self._error(handler, key, "unavailable", "", fault="fail_first")
+        if self._fault_answer(handler, key, fault, server_status):
+            return
+        self._answer(handler, request, key, fault)
 
-    def _bad_image(self, handler: BaseHTTPRequestHandler, request: EmulatedRequest, reason: str, fault: str) -> None:
+    def _poll(self, handler: BaseHTTPRequestHandler, result_id: str, query: Mapping[str, str]) -> None:
+        """A GET of an accepted asynchronous request's result."""
+        polling = self.emulation.polling
+        assert polling is not None
+        with self._lock:
+            kept = self._results.get(result_id)
+        key = kept.key if kept is not None else ""
+        fault, server_status = self._draw_fault()
+        if self.faults.latency_ms:
+            time.sleep(self.faults.latency_ms / 1000.0)
+        if fault == "drop":
+            return self._drop(handler, key)
+        if not self._authorized(handler, query):
+            return self._error(handler, key, "auth")
+        if kept is None:
+            return self._error(handler, key, "url", f"no result {result_id}")
+        if self._fault_answer(handler, key, fault, server_status):
+            return
+        with self._lock:
+            kept.polls += 1
+            running = kept.polls <= polling.polls_running
+        if running:
+            status, body = polling.running()
+            return self._finish(handler, key, status, body, fault, {"Retry-After": f"{self.poll_after:g}"})
+        self._finish(handler, key, kept.status, kept.body, fault)
+
+    def _reply(self, handler: BaseHTTPRequestHandler, key: str, status: int, body: Any, fault: str) -> None:
+        """The answer to a request that got through: sent now, or (an asynchronous wire) kept for
+        its polls while the POST is answered 202."""
+        polling = self.emulation.polling
+        if polling is None:
+            return self._finish(handler, key, status, body, fault)
+        result_id = uuid.uuid4().hex
+        with self._lock:
+            self._results[result_id] = _KeptResult(key, status, body)
+            while len(self._results) > MAX_KEPT_RESULTS:
+                del self._results[next(iter(self._results))]
+        accepted, headers = polling.accepted(self.base_url, result_id)
+        self._finish(handler, key, accepted, b"", fault, {"Retry-After": f"{self.poll_after:g}", **headers})
+
+    def _bad_image(self, handler: BaseHTTPRequestHandler, request: EmulatedRequest, key: str, reason: str,
+                   fault: str) -> None:
         status, body = self.emulation.bad_image(request, reason)
-        self._finish(handler, request.stem, status, body, fault)
+        self._reply(handler, key, status, body, fault)
 
-    def _answer(self, handler: BaseHTTPRequestHandler, request: EmulatedRequest, fault: str) -> None:
-        stem = request.stem
+    def _answer(self, handler: BaseHTTPRequestHandler, request: EmulatedRequest, key: str, fault: str) -> None:
         try:
             width, height = _inspect_image(request.data)
         except ValueError as exc:
-            return self._bad_image(handler, request, str(exc), fault)
+            return self._bad_image(handler, request, key, str(exc), fault)
         try:
-            answer = self.answers.answer(ReceivedImage(request.name, stem, request.data, width, height))
+            answer = self.answers.answer(ReceivedImage(request.name, request.stem, request.data, width, height))
         except PermanentError as exc:  # e.g. Tesseract refused the image
-            return self._bad_image(handler, request, str(exc), fault)
+            return self._bad_image(handler, request, key, str(exc), fault)
         if fault != "truncate" and not self._quota_left(reserve=True):
-            return self._error(handler, stem, "quota")
+            return self._error(handler, key, "quota")
         if answer.verbatim is not None:
-            return self._finish(handler, stem, 200, answer.verbatim, fault)
+            return self._reply(handler, key, 200, answer.verbatim, fault)
         body = self.emulation.success(answer.items, request, width, height)
-        self._finish(handler, stem, 200, body, fault)
+        self._reply(handler, key, 200, body, fault)

@@ -47,9 +47,15 @@ def emulate(provider: str, port: int, say: Say, gt: Path | None = None, images: 
             recorded: Path | None = None, use_engine: bool = False, engine: ProviderSpec | None = None,
             settings: Settings = Settings(), **fault_values: Any) -> None:
     """``bench emulate``: check the provider, the answer source and the faults (in that order),
-    then serve until Ctrl-C (see :func:`choose_answers` for the sources)."""
-    emulation_of(provider)
+    then serve until Ctrl-C (see :func:`choose_answers` for the sources). A wire without file
+    names answers from ``gt`` or ``recorded`` only with ``images`` to recognise images by."""
+    spec = emulation_of(provider)
     check_sources(gt, images, recorded, use_engine)
+    assert spec.emulation is not None
+    if not spec.emulation.sends_name and (gt or recorded) and images is None:
+        source = "--gt" if gt else "--recorded"
+        raise InputError(f"{spec.name} requests carry no file name: with {source}, give --images DIR (the "
+                         f"original images) so each image received is recognised by its content")
     faults = checked_faults(**fault_values)
     answers = choose_answers(gt, images, recorded, use_engine, engine, settings)
     emulate_until_interrupted(provider, answers, faults, port, say)

@@ -13,7 +13,9 @@ A finished answer is ``{"status": "succeeded", "createdDateTime", "lastUpdatedDa
 "height", "unit": "pixel", "words": [{"content", "polygon": [x1, y1, ..., x4, y4], "confidence",
 "span"}], "lines": [{"content", "polygon", "spans"}], "spans"}], ...}}``. For Korean, Azure cuts
 "words" at every syllable, so the raw answer keeps both levels and :func:`parse` emits the lines
-(granularity ``line``; lines carry no confidence) unless asked for the words. Errors follow the
+(granularity ``line``; lines carry no confidence) unless asked for the words. A run that asked for
+words records that in each stored answer (``"benchGranularity": "word"``, a key Azure never sends),
+so a raw results file read again gives the items the run gave. Errors follow the
 Document Intelligence error guide: ``{"error": {"code", "message", "innererror": {"code",
 "message"}}}`` (and ``{"status": "failed", "error": {...}}`` for a failed analysis); the API
 gateway in front answers 401 / 429 / the free tier's monthly quota (403 "Out of call volume
@@ -46,6 +48,7 @@ ANALYZE_PATH = f"/documentintelligence/documentModels/{MODEL_ID}:analyze"
 RESULTS_PATH = f"/documentintelligence/documentModels/{MODEL_ID}/analyzeResults/"
 GRANULARITIES = ("line", "word")
 DEFAULT_GRANULARITY = "line"
+GRANULARITY_KEY = "benchGranularity"  # never sent by Azure: what a run that asked for words records
 DEFAULT_POLL_SECONDS = 1.0
 RUNNING = ("notStarted", "running")
 STATES = ("notStarted", "running", "succeeded", "failed", "canceled")
@@ -93,12 +96,34 @@ def _error_reason(error: Any) -> str:
     return f"{code}: {message}" if code else str(message)
 
 
-def parse(raw: Any, granularity: str = DEFAULT_GRANULARITY) -> ImageResult:
-    """An analyze operation (or bare analyze result) -> the first page's lines (or words) as items."""
-    if granularity not in GRANULARITIES:
+def recorded_granularity(raw: Any) -> str | None:
+    """The granularity a collection run asked for, as it recorded it in the raw answer
+    (:data:`GRANULARITY_KEY`); None when the answer records none (lines, the default)."""
+    value = raw.get(GRANULARITY_KEY) if isinstance(raw, Mapping) else None
+    if value is not None and value not in GRANULARITIES:
+        raise ResponseFormatError(f"{GRANULARITY_KEY} is {value!r}: expected one of {', '.join(GRANULARITIES)}")
+    return value
+
+
+def record_granularity(raw: Any, granularity: str) -> Any:
+    """``raw`` as a run at ``granularity`` stores it: a copy of an analyze answer that records
+    ``"benchGranularity": "word"`` when words were asked for; lines (the default) and any other
+    answer are left as they are. So re-reading a raw results file gives the items the run gave."""
+    if granularity == DEFAULT_GRANULARITY or not isinstance(raw, Mapping) or "analyzeResult" not in raw:
+        return raw
+    return {**raw, GRANULARITY_KEY: granularity}
+
+
+def parse(raw: Any, granularity: str | None = None) -> ImageResult:
+    """An analyze operation (or bare analyze result) -> the first page's lines (or words) as items.
+
+    ``granularity`` None: what the raw answer records (:func:`record_granularity`), else lines.
+    """
+    if granularity is not None and granularity not in GRANULARITIES:
         raise ValueError(f"granularity {granularity!r}: use one of {', '.join(GRANULARITIES)}")
     if not isinstance(raw, Mapping):
         raise ResponseFormatError(f"expected a JSON object, got {type(raw).__name__}")
+    granularity = granularity or recorded_granularity(raw) or DEFAULT_GRANULARITY
     if "analyzeResult" not in raw and "error" in raw:
         return ImageResult.failed(f"Azure error {_error_reason(raw['error'])}")
     status = raw.get("status")
@@ -150,7 +175,7 @@ import requests
 from adapters.core.images import ImagePolicy, PreparedImage
 from adapters.core.pricing import Price
 from adapters.providers.base import (Attempt, Gate, HttpAnswer, HttpProvider, HttpRequest, Outcome, Verdict,
-                                     _transport_verdict, by_status, header, json_body, parse_retry_after,
+                                     transport_verdict, by_status, header, json_body, parse_retry_after,
                                      short_message, unparseable)
 
 # Read takes JPEG, PNG, BMP, TIFF, HEIF (and PDF, Office); WebP is re-encoded to PNG. Images must
@@ -165,7 +190,7 @@ PRICE = Price(
     source="https://azure.microsoft.com/pricing/details/ai-document-intelligence/; "
            "https://learn.microsoft.com/azure/ai-services/document-intelligence/service-limits",
     checked="2026-12-01",
-    note="unknown: the Read price per 1,000 pages was not visible in the copies found; billing is per page "
+    note="the Read price per 1,000 pages was not visible in the copies found; billing is per page "
          "analysed (one image = one page)",
 )
 
@@ -305,6 +330,7 @@ class AzureProvider(HttpProvider):
             raise ValueError(f"granularity {granularity!r}: use one of {', '.join(GRANULARITIES)}")
         self._endpoint = endpoint
         self._secret = secret
+        self.granularity = granularity
         self._sleep, self._clock = sleep, clock
 
         def build(image: PreparedImage) -> HttpRequest:
@@ -315,9 +341,13 @@ class AzureProvider(HttpProvider):
 
         super().__init__(NAME, build, classify, policy, restore=scale_boxes, pool_size=pool_size, parse=parse_at)
 
+    def restore(self, raw: Any, scale: tuple[float, float]) -> Any:
+        """Boxes scaled back (:func:`scale_boxes`), and the granularity recorded when it is words."""
+        return record_granularity(super().restore(raw, scale), self.granularity)
+
     def send(self, image: PreparedImage, timeout: float, gate: Gate) -> Attempt | None:
-        request = self._build(image)
-        session = self._session()
+        request = self.build(image)
+        session = self.session()
         if not gate():
             return None
         start = self._clock()
@@ -331,7 +361,7 @@ class AzureProvider(HttpProvider):
                                     timeout=(min(timeout, 10.0), timeout), allow_redirects=False)
             answer = HttpAnswer(response.status_code, dict(response.headers), response.content)
         except requests.RequestException as exc:
-            return _transport_verdict(exc)
+            return transport_verdict(exc)
         if answer.status != 202:
             return classify(answer)
         location = operation_location(answer)
@@ -352,7 +382,7 @@ class AzureProvider(HttpProvider):
                                        timeout=(min(remaining, 10.0), remaining), allow_redirects=False)
                 answer = HttpAnswer(response.status_code, dict(response.headers), response.content)
             except requests.RequestException as exc:
-                return _transport_verdict(exc)
+                return transport_verdict(exc)
             if is_running(answer) or (answer.status == 429 and classify(answer).outcome is Outcome.RATE_LIMITED):
                 wait = poll_delay(answer)  # not finished, or polling too fast: ask again later
                 continue
@@ -627,3 +657,48 @@ def scale_boxes(raw: Any, scale: tuple[float, float]) -> Any:
             if isinstance(p, Mapping) and isinstance(p.get("boundingRegions"), list) else p
             for p in result["paragraphs"]]
     return {**raw, "analyzeResult": scaled} if "analyzeResult" in raw else scaled
+
+
+# --- the registry entry ---------------------------------------------------------------------------
+
+from adapters.core.credentials import ProviderConfig
+from adapters.providers.registry import WEB, Emulation, Polling, ProviderSpec, Settings
+
+
+def make(config: ProviderConfig, settings: Settings) -> AzureProvider:
+    """The collecting provider: POST then poll, lines (or words) as items; the key stays wrapped
+    until a request is built."""
+    assert config.url is not None and config.secret is not None  # load_config guarantees both
+    return AzureProvider(config.url, config.secret, settings.get("granularity", DEFAULT_GRANULARITY), settings.lang,
+                         pool_size=settings.pool_size)
+
+
+def _failed_analysis(request: EmulatedRequest, reason: str) -> tuple[int, dict[str, Any]]:
+    """An unreadable image: the analysis is accepted, then fails with InvalidContent."""
+    return render_poll("failed", error_kind="bad_image", detail=reason)
+
+
+PROVIDER = ProviderSpec(
+    name=NAME,
+    title="Azure Document Intelligence",
+    kind=WEB,
+    looks_like=looks_like,
+    parse=parse,
+    make=make,
+    price=PRICE,
+    url_variable=URL_VARIABLE,
+    secret_variable=SECRET_VARIABLE,
+    setup_help=f"{URL_VARIABLE} (https://<resource>.cognitiveservices.azure.com) and {SECRET_VARIABLE}",
+    options=("granularity", "lang"),
+    option_help={"granularity": f"one item per {' or per '.join(GRANULARITIES)} (a Korean word is one syllable) "
+                                f"[default: {DEFAULT_GRANULARITY}]",
+                 "lang": "the locale hint (e.g. ko) [default: detected]"},
+    defaults={"granularity": DEFAULT_GRANULARITY},
+    choices={"granularity": GRANULARITIES},
+    emulation=Emulation(path=ANALYZE_PATH, parse_request=parse_emulated_request, success=render_success,
+                        error=render_error, authorized=authorized, image_error=_failed_analysis, client_path="",
+                        check_query=check_analyze_query, sends_name=False,
+                        polling=Polling(accepted=render_accepted, result_id=result_id_from_path,
+                                        running=lambda: render_poll("running"))),
+    order=46,
+)

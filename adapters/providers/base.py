@@ -213,7 +213,7 @@ def short_message(value: Any, limit: int = 200) -> str:
 
 # --- HTTP transport --------------------------------------------------------------------------
 
-def _transport_verdict(exc: "requests.RequestException") -> Verdict:
+def transport_verdict(exc: "requests.RequestException") -> Verdict:
     """Connection-level trouble, described by exception type only (messages can carry URLs)."""
     import requests
 
@@ -244,7 +244,7 @@ class HttpProvider(Provider):
         self.name = name
         self._parse = parse
         self.policy = policy
-        self._build = build
+        self._builder = build
         self._classify = classify
         self._restore = restore
         self._pool_size = pool_size
@@ -252,7 +252,12 @@ class HttpProvider(Provider):
         self._sessions: list["requests.Session"] = []
         self._lock = threading.Lock()
 
-    def _session(self) -> "requests.Session":
+    def build(self, image: PreparedImage) -> HttpRequest:
+        """The request for ``image`` (pure: nothing is sent)."""
+        return self._builder(image)
+
+    def session(self) -> "requests.Session":
+        """This thread's session (made on first use; closed by :meth:`close`)."""
         session = getattr(self._local, "session", None)
         if session is None:
             import requests
@@ -276,8 +281,8 @@ class HttpProvider(Provider):
     def send(self, image: PreparedImage, timeout: float, gate: Gate) -> Attempt | None:
         import requests
 
-        request = self._build(image)  # body built (base64, multipart) before the token is taken
-        session = self._session()
+        request = self.build(image)  # body built (base64, multipart) before the token is taken
+        session = self.session()
         if not gate():
             return None
         start = time.perf_counter()
@@ -286,7 +291,7 @@ class HttpProvider(Provider):
                                     timeout=(min(timeout, 10.0), timeout), allow_redirects=False)
             answer = HttpAnswer(response.status_code, dict(response.headers), response.content)
         except requests.RequestException as exc:
-            verdict = _transport_verdict(exc)
+            verdict = transport_verdict(exc)
         else:
             verdict = self._classify(answer)
         latency_ms = (time.perf_counter() - start) * 1000.0

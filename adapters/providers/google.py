@@ -512,3 +512,46 @@ def scale_boxes(raw: Any, scale: tuple[float, float]) -> Any:
                 response["fullTextAnnotation"] = _scaled_tree(response["fullTextAnnotation"], fx, fy)
         responses.append(response)
     return {**raw, "responses": responses}
+
+
+# --- the registry entry ---------------------------------------------------------------------------
+
+from adapters.core.credentials import ProviderConfig
+from adapters.providers.base import HttpProvider
+from adapters.providers.registry import WEB, Emulation, ProviderSpec, Settings
+
+
+def make(config: ProviderConfig, settings: Settings) -> HttpProvider:
+    """The collecting provider: the key in ``X-Goog-Api-Key`` (never in the URL), boxes scaled back
+    for resized images."""
+    feature, lang = settings.get("feature", DEFAULT_FEATURE), settings.get("lang", DEFAULT_LANGUAGE)
+
+    def build(image: PreparedImage) -> HttpRequest:
+        assert config.url is not None and config.secret is not None  # load_config guarantees both
+        return build_request(image, config.url, config.secret.reveal(), feature, lang)
+    return HttpProvider(NAME, build, classify, POLICY, restore=scale_boxes, pool_size=settings.pool_size, parse=parse)
+
+
+PROVIDER = ProviderSpec(
+    name=NAME,
+    title="Google Cloud Vision",
+    kind=WEB,
+    looks_like=looks_like,
+    parse=parse,
+    make=make,
+    price=PRICE,
+    url_variable=URL_VARIABLE,
+    default_url=DEFAULT_URL,
+    secret_variable=SECRET_VARIABLE,
+    setup_help=f"{SECRET_VARIABLE} (and {URL_VARIABLE}, default {DEFAULT_URL})",
+    options=("feature", "lang"),
+    option_help={"feature": " or ".join(f"{name} ({kind})" for name, kind in FEATURES.items())
+                            + f" [default: {DEFAULT_FEATURE}]",
+                 "lang": f"languageHints, comma-separated [default: {DEFAULT_LANGUAGE}]"},
+    defaults={"feature": DEFAULT_FEATURE, "lang": DEFAULT_LANGUAGE},
+    choices={"feature": tuple(FEATURES)},
+    emulation=Emulation(path=PATH, parse_request=parse_emulated_request, success=render_success,
+                        error=render_error, authorized=authorized, auth_query=True,
+                        image_error=render_image_error, sends_name=False),
+    order=44,
+)

@@ -38,7 +38,8 @@ NAME = "openai"
 URL_VARIABLE = "OPENAI_BASE_URL"
 SECRET_VARIABLE = "OPENAI_API_KEY"
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
-PATH = "/v1/chat/completions"
+BASE_PATH = "/v1"  # what OPENAI_BASE_URL ends with
+PATH = BASE_PATH + "/chat/completions"
 
 DEFAULT_PROMPT = (
     "Transcribe all text in this image exactly as written, including Korean (Hangul), Latin letters, "
@@ -160,7 +161,7 @@ PRICE = Price(
     provider=NAME, unit="tokens (per model)", krw_per_1000=None, usd_per_1000=None, free_quota="n/a",
     source="https://openai.com/api/pricing/ (or the compatible server's own price list)",
     checked="2026-12-01",
-    note="unknown: the cost depends on the model and on how many tokens each image takes; every raw answer "
+    note="the cost depends on the model and on how many tokens each image takes; every raw answer "
          "keeps usage.prompt_tokens and usage.completion_tokens, so cost = tokens x the model's price",
 )
 
@@ -207,7 +208,8 @@ def _retry_after(answer: HttpAnswer, error: Mapping[str, Any]) -> float | None:
         except ValueError:
             pass
     for detail in error.get("details") or ():
-        if isinstance(detail, Mapping) and str(detail.get("@type", "")).endswith("google.rpc.RetryInfo"):
+        # Gemini's compatible endpoint: type.googleapis.com/google.rpc.RetryInfo
+        if isinstance(detail, Mapping) and str(detail.get("@type", "")).endswith(".rpc.RetryInfo"):
             match = _RETRY_DELAY.match(str(detail.get("retryDelay", "")))
             if match:
                 return float(match.group(1))
@@ -372,3 +374,55 @@ def render_success(items: Sequence[Item], request: EmulatedRequest | None = None
         "usage": {"prompt_tokens": prompt, "completion_tokens": completion_tokens,
                   "total_tokens": prompt + completion_tokens},
     }
+
+
+# --- the registry entry ---------------------------------------------------------------------------
+
+from adapters.core.credentials import ProviderConfig
+from adapters.providers.base import HttpProvider
+from adapters.providers.registry import WEB, Emulation, ProviderSpec, Settings
+
+
+def make(config: ProviderConfig, settings: Settings) -> HttpProvider:
+    """The collecting provider; without a key (a local vLLM or Ollama server) no Authorization is sent.
+
+    A missing model is a :class:`ConfigError` here, before any request (``bench collect`` already
+    refuses it through the spec's ``required``).
+    """
+    model, prompt = settings.get("model"), settings.get("prompt", DEFAULT_PROMPT)
+    if not isinstance(model, str) or not model.strip():
+        raise ConfigError(f"{NAME} needs a model: give --model (e.g. gpt-4o-mini, or the model your server serves)")
+
+    def build(image: PreparedImage) -> HttpRequest:
+        assert config.url is not None  # load_config guarantees it
+        return build_request(image, config.url, config.secret.reveal() if config.secret is not None else None,
+                             model, prompt)
+    return HttpProvider(NAME, build, classify, POLICY, pool_size=settings.pool_size, parse=parse)
+
+
+PROVIDER = ProviderSpec(
+    name=NAME,
+    title="OpenAI-compatible chat",
+    kind=WEB,
+    looks_like=looks_like,
+    parse=parse,
+    make=make,
+    price=PRICE,
+    url_variable=URL_VARIABLE,
+    default_url=DEFAULT_BASE_URL,
+    secret_variable=SECRET_VARIABLE,
+    secret_optional=True,
+    setup_help=f"{SECRET_VARIABLE} (may be empty for a local server) and {URL_VARIABLE} "
+               f"(default {DEFAULT_BASE_URL}); needs --model",
+    options=("model", "prompt"),
+    option_help={"model": "the chat model (required), e.g. gpt-4o-mini or the model a vLLM / Ollama server serves",
+                 "prompt": "the instruction sent with each image [default: transcribe every line of text, "
+                           "one per output line]"},
+    defaults={"prompt": DEFAULT_PROMPT},
+    required=("model",),
+    geometry=False,
+    emulation=Emulation(path=PATH, parse_request=parse_emulated_request, success=render_success,
+                        error=render_error, authorized=authorized, client_path=BASE_PATH,
+                        sends_name=False),
+    order=48,
+)

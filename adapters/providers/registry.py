@@ -80,6 +80,26 @@ class EmulatedRequest:
 
 
 @dataclass(frozen=True)
+class Polling:
+    """An asynchronous wire (Azure's analyze): the POST is accepted and its answer fetched with GETs.
+
+    - ``accepted(base_url, result_id)``: ``(status, headers)`` accepting a request (202 and a
+      header naming where to poll); ``base_url`` is ``http://127.0.0.1:PORT``.
+    - ``result_id(path)``: the result a GET path asks for, None for any other path.
+    - ``running()``: ``(status, body)`` of a poll before the analysis has finished.
+    - ``polls_running``: how many polls of one result get ``running`` before its answer.
+
+    The final answer of a poll is what a synchronous wire would have answered the POST: the
+    ``success`` body, or ``bad_image`` for an unreadable image.
+    """
+
+    accepted: Callable[[str, str], tuple[int, Mapping[str, str]]]
+    result_id: Callable[[str], str | None]
+    running: Callable[[], tuple[int, Any]]
+    polls_running: int = 1
+
+
+@dataclass(frozen=True)
 class Emulation:
     """How a loopback emulator speaks this provider's wire format.
 
@@ -92,23 +112,43 @@ class Emulation:
       ``url``, ``body``, ``quota``, ``rate_limit``, ``method``, ``too_large``, ``server``,
       ``unavailable``; ``auth`` when it has ``authorized``; ``bad_image`` unless ``image_error``
       is given; and any kind its own ``parse_request`` rejects with.
-    - ``authorized(headers, secret)``: whether the request carries ``secret``; None: no auth.
+    - ``authorized(headers, secret)``: whether the request carries ``secret``; None: no auth. With
+      ``auth_query`` it is called as ``authorized(headers, secret, query)`` (the URL's query
+      parameters), for services that also take a key in the URL.
     - ``image_error(request, reason)``: ``(status, body)`` for an image that cannot be read, when
       the service answers that differently from its ``bad_image`` error (CLOVA: 200 + ERROR).
+    - ``client_path``: the path the client's endpoint variable ends with, when it is not ``path``
+      (a base URL the client appends to, e.g. ``/v1``, or ``""`` for a bare origin).
+    - ``check_query(query)``: a :class:`RequestRejected` for a POST whose query parameters the
+      service refuses (e.g. a wrong ``api-version``), else None.
+    - ``sends_name``: False when requests carry no file name, so answers must recognise the
+      image by its content (:mod:`adapters.emulators.answers`).
+    - ``polling``: the :class:`Polling` of an asynchronous wire, None for one answer per POST.
     """
 
     path: str
     parse_request: Callable[[Mapping[str, str], bytes], EmulatedRequest]
     success: Callable[[Sequence[Item], EmulatedRequest, int, int], Any]
     error: Callable[[str, str], tuple[int, Any]]
-    authorized: Callable[[Mapping[str, str], str], bool] | None = None
+    authorized: Callable[..., bool] | None = None
     image_error: Callable[[EmulatedRequest, str], tuple[int, Any]] | None = None
+    auth_query: bool = False
+    client_path: str | None = None
+    check_query: Callable[[Mapping[str, str]], RequestRejected | None] | None = None
+    sends_name: bool = True
+    polling: Polling | None = None
 
     def bad_image(self, request: EmulatedRequest, reason: str) -> tuple[int, Any]:
         """The answer to an unreadable image: the provider's own per-image error, else ``bad_image``."""
         if self.image_error is not None:
             return self.image_error(request, reason)
         return self.error("bad_image", reason)
+
+    def is_authorized(self, headers: Mapping[str, str], secret: str, query: Mapping[str, str]) -> bool:
+        """Whether a request with these headers and query parameters carries ``secret``."""
+        if self.authorized is None:
+            return True
+        return self.authorized(headers, secret, query) if self.auth_query else self.authorized(headers, secret)
 
 
 class LocalEngine(Protocol):
@@ -145,10 +185,14 @@ class ProviderSpec:
     - ``make(config, settings)``: the collecting :class:`~adapters.providers.base.Provider`.
     - ``price``: what 1,000 calls cost (:class:`~adapters.core.pricing.Price`).
     - ``url_variable`` / ``default_url`` / ``secret_variable``: where its endpoint and secret come
-      from (the environment or ``.env``); None where it has none. ``setup_help``: one line for
-      ``bench collect --help`` saying what to set (or install).
+      from (the environment or ``.env``); None where it has none. ``secret_optional``: the secret
+      may be left unset (then no key is sent). ``setup_help``: one line for ``bench collect
+      --help`` saying what to set (or install).
     - ``options``: which :class:`Settings` it reads (the CLI refuses the others for it), with
-      ``option_help`` (one phrase each) and ``defaults`` (what None means).
+      ``option_help`` (one phrase each) and ``defaults`` (what None means); ``choices``: the
+      values an option may take, where they are few; ``required``: options without a default
+      that must be given (checked before any request).
+    - ``geometry``: False when its answers carry no boxes (items have no polygon).
     - ``emulation``: how a loopback emulator speaks its wire (web providers), else None.
     - ``engine``: the :class:`LocalEngine` (local providers), else None.
     - ``empty_answer``: a raw answer that only this provider gives for "no text" although
@@ -169,10 +213,14 @@ class ProviderSpec:
     url_variable: str | None = None
     default_url: str | None = None
     secret_variable: str | None = None
+    secret_optional: bool = False
     setup_help: str = ""
     options: tuple[str, ...] = ()
     option_help: Mapping[str, str] = field(default_factory=dict)
     defaults: Mapping[str, Any] = field(default_factory=dict)
+    choices: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    required: tuple[str, ...] = ()
+    geometry: bool = True
     emulation: Emulation | None = None
     engine: LocalEngine | None = None
     empty_answer: Any = None
@@ -183,9 +231,10 @@ class ProviderSpec:
     def __post_init__(self) -> None:
         if self.kind not in (WEB, LOCAL):
             raise ValueError(f"provider {self.name!r}: kind must be {WEB!r} or {LOCAL!r}, not {self.kind!r}")
-        unknown = set(self.option_help) - set(self.options)
-        if unknown:
-            raise ValueError(f"provider {self.name!r}: help for options it does not take: {sorted(unknown)}")
+        for what, names in (("help", self.option_help), ("choices", self.choices), ("required", self.required)):
+            unknown = set(names) - set(self.options)
+            if unknown:
+                raise ValueError(f"provider {self.name!r}: {what} for options it does not take: {sorted(unknown)}")
 
     @property
     def is_web(self) -> bool:
@@ -198,6 +247,11 @@ class ProviderSpec:
     def settings(self, given: Settings = Settings()) -> Settings:
         """``given`` with this provider's defaults filled in."""
         return given.with_defaults(self.defaults)
+
+    def missing_options(self, given: Settings = Settings()) -> tuple[str, ...]:
+        """The ``required`` options that ``given`` (with the defaults) leaves unset."""
+        settings = self.settings(given)
+        return tuple(name for name in self.required if settings.get(name) in (None, ""))
 
 
 def _package_modules() -> list[str]:
@@ -266,6 +320,14 @@ def option_takers(option: str) -> tuple[str, ...]:
 def option_help(option: str) -> str:
     """``--option`` help assembled from every provider that takes it: ``a: ...; b: ....``."""
     return "; ".join(f"{s.name}: {s.option_help[option]}" for s in _specs() if option in s.option_help) + "."
+
+
+def concurrency_help() -> str:
+    """``--concurrency``'s default for ``bench collect --help``: ``4; a: 3; b: CPU count``."""
+    common = 4
+    others = [f"{s.name}: {'CPU count' if callable(s.default_concurrency) else s.default_concurrency}"
+              for s in _specs() if s.default_concurrency != common]
+    return "; ".join([str(common), *others])
 
 
 def engine_versions(provider_names: Iterable[str]) -> dict[str, str]:

@@ -119,7 +119,7 @@ PRICE = Price(
     free_quota="unknown",
     source="https://www.upstage.ai/pricing/api; https://console.upstage.ai/docs/capabilities/parse/document-ocr",
     checked="2026-12-01",
-    note="unknown: the Document OCR per-page price was not visible in the pricing pages found (they list "
+    note="the Document OCR per-page price was not visible in the pricing pages found (they list "
          "commitment tiers and rate limits); each raw answer keeps numBilledPages, so cost = pages x your price",
 )
 
@@ -350,3 +350,43 @@ def scale_boxes(raw: Any, scale: tuple[float, float]) -> Any:
     if isinstance(metadata, Mapping) and isinstance(metadata.get("pages"), list):
         out["metadata"] = {**metadata, "pages": [_scaled_size(p, fx, fy) for p in metadata["pages"]]}
     return out
+
+
+# --- the registry entry ---------------------------------------------------------------------------
+
+from adapters.core.credentials import ProviderConfig
+from adapters.providers.base import HttpProvider
+from adapters.providers.registry import WEB, Emulation, ProviderSpec, Settings
+
+
+def make(config: ProviderConfig, settings: Settings) -> HttpProvider:
+    """The collecting provider (boxes scaled back for resized images); the key stays wrapped until a
+    request is built."""
+    model = settings.get("model", DEFAULT_MODEL)
+
+    def build(image: PreparedImage) -> HttpRequest:
+        assert config.url is not None and config.secret is not None  # load_config guarantees both
+        return build_request(image, config.url, config.secret.reveal(), model)
+    return HttpProvider(NAME, build, classify, POLICY, restore=scale_boxes, pool_size=settings.pool_size, parse=parse)
+
+
+PROVIDER = ProviderSpec(
+    name=NAME,
+    title="Upstage",
+    kind=WEB,
+    looks_like=looks_like,
+    parse=parse,
+    make=make,
+    price=PRICE,
+    url_variable=URL_VARIABLE,
+    default_url=DEFAULT_URL,
+    secret_variable=SECRET_VARIABLE,
+    setup_help=f"{SECRET_VARIABLE} (and {URL_VARIABLE}, default {DEFAULT_URL})",
+    options=("model",),
+    option_help={"model": f"the Document OCR model or alias [default: {DEFAULT_MODEL}]"},
+    defaults={"model": DEFAULT_MODEL},
+    emulation=Emulation(path=PATH, parse_request=parse_emulated_request, success=render_success,
+                        error=render_error, authorized=authorized),
+    default_concurrency=DOCUMENTED_RPS,
+    order=42,
+)
