@@ -48,11 +48,19 @@ class Settings:
         return default if value is None else value
 
     def with_defaults(self, defaults: Mapping[str, Any]) -> "Settings":
-        """These settings with every unset option taken from ``defaults``."""
+        """These settings with every unset option taken from ``defaults``. A default may be a
+        function of the settings (with the plain defaults already filled in), e.g. a page
+        segmentation mode that depends on the language."""
         missing = {name: value for name, value in defaults.items() if self.get(name) is None}
-        fields = {name: value for name, value in missing.items() if name in _FIELDS}
-        extra = {name: value for name, value in missing.items() if name not in _FIELDS}
-        return replace(self, **fields, extra={**self.extra, **extra}) if missing else self
+        plain = self._with({name: value for name, value in missing.items() if not callable(value)})
+        return plain._with({name: value(plain) for name, value in missing.items() if callable(value)})
+
+    def _with(self, values: Mapping[str, Any]) -> "Settings":
+        if not values:
+            return self
+        fields = {name: value for name, value in values.items() if name in _FIELDS}
+        extra = {name: value for name, value in values.items() if name not in _FIELDS}
+        return replace(self, **fields, extra={**self.extra, **extra})
 
 
 class RequestRejected(Exception):
@@ -148,7 +156,8 @@ class ProviderSpec:
       from (the environment or ``.env``); None where it has none. ``setup_help``: one line for
       ``bench collect --help`` saying what to set (or install).
     - ``options``: which :class:`Settings` it reads (the CLI refuses the others for it), with
-      ``option_help`` (one phrase each) and ``defaults`` (what None means).
+      ``option_help`` (one phrase each) and ``defaults`` (what None means; a value, or a function
+      of the other settings).
     - ``emulation``: how a loopback emulator speaks its wire (web providers), else None.
     - ``engine``: the :class:`LocalEngine` (local providers), else None.
     - ``empty_answer``: a raw answer that only this provider gives for "no text" although

@@ -23,6 +23,12 @@ signboards PSM 11 50% / PSM 6 32% / PSM 3 9%; one left-aligned block 78% / 82% /
 panels on cluttered, rotated JPEG backgrounds 16% / 16% / 2%. PSM 6 assumes one uniform block and
 merges columns; PSM 3's page layout analysis drops light-on-dark text. ``--dpi`` changed nothing.
 
+Vertical Korean (top to bottom, columns right to left) needs Debian's ``tesseract-ocr-kor-vert``
+(``kor_vert``, with the ``Hangul_vert`` script model) and a page segmentation mode that expects
+vertical lines: with a ``_vert`` model in ``lang`` (``kor_vert``, ``kor+kor_vert``, ...) the
+default PSM is 5 ("a single uniform block of vertically aligned text"). PSM 11 cuts vertical
+columns into single, mostly misread characters.
+
 The collecting provider is :class:`~adapters.providers.engine_pool.EngineProvider`: one
 Tesseract subprocess at a time in each worker process.
 """
@@ -51,6 +57,7 @@ from adapters.providers.response_fields import ResponseFormatError, coordinate, 
 NAME = "tesseract"
 DEFAULT_LANG = "kor+eng"
 DEFAULT_PSM = 11
+VERTICAL_PSM = 5  # "a single uniform block of vertically aligned text"
 DEFAULT_TIMEOUT = 120.0
 BINARY = "tesseract"
 INSTALL_HINT = "apt-get install tesseract-ocr tesseract-ocr-kor"
@@ -91,8 +98,12 @@ def _installed_languages(binary: str) -> set[str]:
     return {line.strip() for line in lines[1:] if line.strip() and " " not in line.strip()}
 
 
+# Script models are named after the script (Hangul, Hangul_vert); Debian ships them as script-<code>.
+_SCRIPT_PACKAGES = {"Hangul": "tesseract-ocr-script-hang", "Hangul_vert": "tesseract-ocr-script-hang-vert"}
+
+
 def _package_for(language: str) -> str:
-    return f"tesseract-ocr-{language.lower().replace('_', '-')}"
+    return _SCRIPT_PACKAGES.get(language) or f"tesseract-ocr-{language.lower().replace('_', '-')}"
 
 
 def available(lang: str = DEFAULT_LANG, binary: str = BINARY) -> str | None:
@@ -182,9 +193,10 @@ def parse_tsv(tsv: str) -> list[dict[str, Any]]:
     return words
 
 
-def recognize(image: Path | str | bytes, lang: str = DEFAULT_LANG, psm: int = DEFAULT_PSM,
+def recognize(image: Path | str | bytes, lang: str = DEFAULT_LANG, psm: int | None = None,
               timeout: float = DEFAULT_TIMEOUT, binary: str = BINARY) -> dict[str, Any]:
-    """Run Tesseract on one image (a file or encoded bytes) and return its raw response.
+    """Run Tesseract on one image (a file or encoded bytes) and return its raw response; ``psm``
+    None is :data:`VERTICAL_PSM` for a vertical model (``kor_vert``), else :data:`DEFAULT_PSM`.
 
     Raises :class:`PermanentError` for an unreadable image, :class:`TesseractUnavailable` when the
     engine or a language is missing, and :class:`ProviderError` on a timeout.
@@ -194,6 +206,8 @@ def recognize(image: Path | str | bytes, lang: str = DEFAULT_LANG, psm: int = DE
     if path is None:
         raise TesseractUnavailable(available(lang, binary) or f"{binary!r} not found")
     source, stdin, width, height = _prepare(image)
+    if psm is None:
+        psm = VERTICAL_PSM if is_vertical(lang) else DEFAULT_PSM
     args = [path, source, "stdout", "-l", lang, "--psm", str(int(psm)), "tsv"]
     try:
         out = _run(args, timeout=timeout, stdin=stdin)
@@ -261,8 +275,18 @@ def _lang(settings: Settings) -> str:
     return settings.lang or DEFAULT_LANG
 
 
+def is_vertical(lang: str) -> bool:
+    """True when ``lang`` has a vertical-text model (``kor_vert``, ``Hangul_vert``, ...)."""
+    return any(code.endswith("_vert") for code in lang.split("+"))
+
+
+def default_psm(settings: Settings) -> int:
+    """PSM 5 (one block of vertical text) with a vertical model, else :data:`DEFAULT_PSM`."""
+    return VERTICAL_PSM if is_vertical(_lang(settings)) else DEFAULT_PSM
+
+
 def _psm(settings: Settings) -> int:
-    return DEFAULT_PSM if settings.psm is None else settings.psm
+    return default_psm(settings) if settings.psm is None else settings.psm
 
 
 def make(config: ProviderConfig, settings: Settings) -> EngineProvider:
@@ -316,9 +340,11 @@ PROVIDER = ProviderSpec(
     ),
     setup_help="none (needs the tesseract-ocr and tesseract-ocr-kor packages)",
     options=("lang", "psm"),
-    option_help={"lang": f"language models [default: {DEFAULT_LANG}]",
-                 "psm": f"page segmentation mode [default: {DEFAULT_PSM}, sparse text]"},
-    defaults={"lang": DEFAULT_LANG, "psm": DEFAULT_PSM},
+    option_help={"lang": f"language models [default: {DEFAULT_LANG}]; kor_vert (alone or in a combination "
+                         f"such as kor+kor_vert) reads vertical Korean",
+                 "psm": f"page segmentation mode [default: {DEFAULT_PSM}, sparse text; {VERTICAL_PSM}, one block "
+                        f"of vertical text, when --lang has a _vert model]"},
+    defaults={"lang": DEFAULT_LANG, "psm": default_psm},
     engine=ENGINE,
     default_concurrency=usable_cpus,
     demo_runs=((f"{NAME}-psm11", {"psm": 11}), (f"{NAME}-psm6", {"psm": 6})),
