@@ -227,7 +227,7 @@ def collect_command(
                                      "recursively). The file stem is the image's key."),
     out: Path = typer.Option(..., "--out", metavar="DIR", help="Where outputs and the journal go (created)."),
     concurrency: Optional[int] = typer.Option(None, "--concurrency", min=1, metavar="N",
-                                              help="Requests in flight at once [default: 4; tesseract: CPU count]."),
+                                              help="Requests in flight at once [default: 4; local engines: usable CPUs]."),
     rps: Optional[float] = typer.Option(None, "--rps", min=0.001, metavar="R",
                                         help="Hard ceiling on requests per second, retries included."),
     limit: Optional[int] = typer.Option(None, "--limit", min=0, metavar="N",
@@ -236,6 +236,9 @@ def collect_command(
     retry_failed: bool = typer.Option(False, "--retry-failed", help="Re-send images that failed in earlier runs."),
     lang: Optional[str] = typer.Option(None, "--lang", metavar="LANG", help=registry.option_help("lang")),
     psm: Optional[int] = typer.Option(None, "--psm", min=0, max=13, help=registry.option_help("psm")),
+    det_model: Optional[Path] = typer.Option(None, "--det-model", metavar="FILE", help=registry.option_help("det_model")),
+    rec_model: Optional[Path] = typer.Option(None, "--rec-model", metavar="FILE", help=registry.option_help("rec_model")),
+    rec_keys: Optional[Path] = typer.Option(None, "--rec-keys", metavar="FILE", help=registry.option_help("rec_keys")),
     timeout: float = typer.Option(60.0, "--timeout", min=0.1, metavar="S", help="Seconds to wait for one answer."),
     max_attempts: int = typer.Option(5, "--max-attempts", min=1, metavar="N",
                                      help="Attempts per image for transient errors (5xx, 429, timeouts, "
@@ -255,8 +258,9 @@ def collect_command(
 
     options = collect_options(provider.value, concurrency, progress, rps=rps, limit=limit, refresh=refresh,
                               retry_failed=retry_failed, timeout=timeout, max_attempts=max_attempts, backoff=backoff)
-    summary = collect_folder(provider.value, images, out, options, settings_for(provider.value, lang=lang, psm=psm),
-                             report=typer.echo)
+    settings = settings_for(provider.value, lang=lang, psm=psm, det_model=det_model, rec_model=rec_model,
+                            rec_keys=rec_keys)
+    summary = collect_folder(provider.value, images, out, options, settings, report=typer.echo)
     if summary.failed:
         typer.echo(f"{summary.failed} image(s) failed: see {summary.paths.runs}; "
                    f"run again with --retry-failed to re-send them", err=True)

@@ -32,7 +32,7 @@ def settings_for(name: str, **options: Any) -> Settings:
         if value is not None and option not in spec.options:
             takers = registry.option_takers(option)
             which = f"{takers[0]} only" if len(takers) == 1 else " and ".join(takers)
-            raise InputError(f"--{option} applies to {which}, not {name}")
+            raise InputError(f"--{option.replace('_', '-')} applies to {which}, not {name}")
     fields = {option: value for option, value in options.items() if option in ("lang", "psm")}
     extra = {option: value for option, value in options.items() if option not in fields and value is not None}
     return Settings(**fields, extra=extra)

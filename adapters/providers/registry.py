@@ -164,7 +164,8 @@ class ProviderSpec:
       ``looks_like`` cannot claim it (Light-OCR's ``{}``).
     - ``default_concurrency``: calls in flight by default (a callable is asked at run time).
     - ``demo_runs``: ``(run name, options)`` pairs ``bench demo`` collects; empty: one run under
-      its own name with its defaults.
+      its own name with its defaults. ``demo``: False leaves a local engine out of ``bench demo``
+      (one that needs options to run, or that reads no Korean).
     - ``order``: where it is listed (CLI choices, help, messages).
     """
 
@@ -187,6 +188,7 @@ class ProviderSpec:
     empty_answer: Any = None
     default_concurrency: int | Callable[[], int] = 4
     demo_runs: tuple[tuple[str, Mapping[str, Any]], ...] = ()
+    demo: bool = True
     order: int = 100
 
     def __post_init__(self) -> None:
