@@ -36,13 +36,13 @@ def shapes(items) -> list[tuple[str, tuple]]:
 
 
 def test_the_four_providers_are_registered_in_listing_order():
-    assert registry.names() == ("naver", "kakao", "jenti", "tesseract", "rapidocr")
+    assert registry.names() == ("naver", "kakao", "jenti", "tesseract", "rapidocr", "local")
     assert registry.names(registry.WEB) == ("naver", "kakao", "jenti")
-    assert registry.names(registry.LOCAL) == ("tesseract", "rapidocr")
+    assert registry.names(registry.LOCAL) == ("tesseract", "rapidocr", "local")
     assert [spec.name for spec in registry.emulated()] == ["naver", "kakao", "jenti"]
     assert [spec.name for spec in registry.engines()] == ["tesseract", "rapidocr"]
     with pytest.raises(InputError, match="unknown provider 'nobody'; expected one of naver, kakao, jenti, tesseract, "
-                                         "rapidocr"):
+                                         "rapidocr, local"):
         registry.get("nobody")
 
 
@@ -172,7 +172,7 @@ def fake_env(tmp_path: Path) -> dict[str, str]:
 def test_a_new_provider_module_shows_up_in_the_cli_without_editing_any_other_file(tmp_path, fake_env):
     done = run_bench(["collect", "--help"], tmp_path, fake_env)
     assert done.returncode == 0, done.stderr
-    assert "<naver|kakao|jenti|tesseract|rapidocr|fakeocr|fakeweb>" in done.stdout
+    assert "<naver|kakao|jenti|tesseract|rapidocr|local|fakeocr|fakeweb>" in done.stdout
     assert "  fakeocr    none (a test double)" in done.stdout
     assert "  fakeweb    FAKEWEB_URL (the endpoint)" in done.stdout
 
