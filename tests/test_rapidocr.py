@@ -182,6 +182,7 @@ def test_other_models_are_taken_and_a_broken_one_stops_before_any_image(latin_se
     done = run_bench(["collect", "--provider", "rapidocr", "--rec-model", str(broken), "--images", str(images),
                       "--out", str(out), "--concurrency", "1", "--no-progress"], tmp_path, bench_env(), timeout=300)
     assert done.returncode == 2 and done.stderr.startswith("error: rapidocr: "), done.stderr
+    assert "broken.onnx" in done.stderr and len(done.stderr.strip().splitlines()) == 1, done.stderr
     assert not (out / "rapidocr.journal.jsonl").exists() or (out / "rapidocr.journal.jsonl").read_text() == ""
     missing = run_bench(["collect", "--provider", "rapidocr", "--det-model", str(tmp_path / "none.onnx"),
                          "--images", str(images), "--out", str(out), "--no-progress"], tmp_path, bench_env())

@@ -136,6 +136,13 @@ def _kill_workers(pool: ProcessPoolExecutor) -> None:
             pass
 
 
+def _stop(pool: ProcessPoolExecutor) -> None:
+    """Kill a pool's workers and wait for its manager thread (quick once they are dead), so nothing
+    of it is left for the interpreter's exit to trip over."""
+    _kill_workers(pool)
+    pool.shutdown(wait=True, cancel_futures=True)
+
+
 class EngineProvider(Provider):
     """A :class:`LocalEngine` in ``processes`` worker processes (see the module docstring).
 
@@ -178,26 +185,27 @@ class EngineProvider(Provider):
             max_workers=self.processes, mp_context=context, initializer=_init_worker,
             initargs=(os.getpid(), threading.current_thread() is threading.main_thread(), budget,
                       context.Barrier(self.processes)))
+        deadline = time.monotonic() + START_TIMEOUT
         try:
             warming = [pool.submit(_warm, self.engine, self.settings) for _ in range(self.processes)]
-            problems = [problem for problem in (f.result(timeout=START_TIMEOUT) for f in warming) if problem]
+            answers = [f.result(timeout=max(0.0, deadline - time.monotonic())) for f in warming]
+            problems = [problem for problem in answers if problem]
         except FutureTimeout:
             problems = [f"its worker processes did not start and load the engine within {START_TIMEOUT:g} s"]
         except BrokenProcessPool:
-            problems = ["a worker process died while starting"]
+            problems = ["a worker process died while starting or loading the engine (its own error, if it printed "
+                        "one, is above; a script that runs a collection itself needs if __name__ == '__main__':)"]
         if problems:
-            _kill_workers(pool)
-            pool.shutdown(wait=False, cancel_futures=True)
+            _stop(pool)
             raise EngineUnavailable(f"{self.name}: {problems[0]}")
         return pool
 
-    def _discard(self, pool: ProcessPoolExecutor, kill: bool = False) -> None:
+    def _discard(self, pool: ProcessPoolExecutor) -> None:
+        """Stop a broken or stuck pool; the next call starts a fresh one."""
         with self._lock:
             if self._pool is pool:
                 self._pool = None
-        if kill:
-            _kill_workers(pool)
-        pool.shutdown(wait=False, cancel_futures=True)
+        _stop(pool)
 
     # -- one image ---------------------------------------------------------------------------------
 
@@ -226,7 +234,7 @@ class EngineProvider(Provider):
         try:
             return Verdict(Outcome.SUCCESS, body=future.result(timeout=limit))
         except FutureTimeout:
-            self._discard(pool, kill=True)
+            self._discard(pool)
             return Verdict(Outcome.TRANSIENT, "timeout", f"no answer from the {self.name} worker within {limit:g} s "
                                                          f"(its workers were stopped)")
         except BrokenProcessPool:
