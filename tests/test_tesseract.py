@@ -100,6 +100,7 @@ needs_vertical = pytest.mark.skipif(tesseract.available("kor_vert") is not None,
                                     reason=f"vertical Korean unavailable: {tesseract.available('kor_vert')}")
 
 
+@pytest.mark.slow
 @needs_vertical
 @pytest.mark.parametrize("lang", ["kor_vert", "kor+kor_vert"])
 def test_vertical_korean_is_read_with_kor_vert_and_the_vertical_default_psm(nanum_font, lang) -> None:
@@ -161,6 +162,7 @@ def _tessdata_file(lang: str) -> Path:
     pytest.skip(f"cannot locate {lang}.traineddata to build a partial tessdata folder")
 
 
+@pytest.mark.slow
 @needs_engine
 def test_available_names_the_packages_of_missing_vertical_data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (tmp_path / "eng.traineddata").symlink_to(_tessdata_file("eng"))
