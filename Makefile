@@ -6,7 +6,9 @@ BENCH    := $(VENV)/bin/bench
 SUDO     := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo -n)
 APT      := $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get
 STAMP    := $(VENV)/.installed
-SYS_PKGS := python3 python3-venv tesseract-ocr tesseract-ocr-kor tesseract-ocr-kor-vert tesseract-ocr-eng fonts-nanum fontconfig
+# libgl1 and libglib2.0-0: OpenCV (under the rapidocr provider) loads them when it is imported.
+SYS_PKGS := python3 python3-venv tesseract-ocr tesseract-ocr-kor tesseract-ocr-kor-vert tesseract-ocr-eng fonts-nanum fontconfig \
+            libgl1 libglib2.0-0
 # Only the tests need these: a real browser opens report.html (tests/test_report_browser.py).
 TEST_SYS_PKGS := chromium
 

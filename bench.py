@@ -133,6 +133,13 @@ def collect_command(
     model: Optional[str] = typer.Option(None, "--model", metavar="M", help=registry.option_help("model")),
     prompt: Optional[str] = typer.Option(None, "--prompt", metavar="TEXT", help=registry.option_help("prompt")),
     granularity: Optional[str] = typer.Option(None, "--granularity", metavar="G", help=registry.option_help("granularity")),
+    det_model: Optional[Path] = typer.Option(None, "--det-model", metavar="FILE", help=registry.option_help("det_model")),
+    rec_model: Optional[Path] = typer.Option(None, "--rec-model", metavar="FILE", help=registry.option_help("rec_model")),
+    rec_keys: Optional[Path] = typer.Option(None, "--rec-keys", metavar="FILE", help=registry.option_help("rec_keys")),
+    engine: Optional[str] = typer.Option(None, "--engine", metavar="MODULE:FACTORY", help=registry.option_help("engine")),
+    engine_path: Optional[Path] = typer.Option(None, "--engine-path", metavar="DIR", help=registry.option_help("engine_path")),
+    engine_option: Optional[list[str]] = typer.Option(None, "--engine-option", metavar="KEY=VALUE",
+                                                      help=registry.option_help("engine_option")),
     timeout: float = typer.Option(60.0, "--timeout", min=0.1, metavar="S", help="Seconds to wait for one answer."),
     max_attempts: int = typer.Option(5, "--max-attempts", min=1, metavar="N",
                                      help="Attempts per image for transient errors (5xx, 429, timeouts, "
@@ -153,7 +160,8 @@ def collect_command(
     options = collect_options(provider.value, concurrency, progress, rps=rps, limit=limit, refresh=refresh,
                               retry_failed=retry_failed, timeout=timeout, max_attempts=max_attempts, backoff=backoff)
     settings = settings_for(provider.value, lang=lang, psm=psm, feature=feature, model=model, prompt=prompt,
-                            granularity=granularity)
+                            granularity=granularity, det_model=det_model, rec_model=rec_model, rec_keys=rec_keys,
+                            engine=engine, engine_path=engine_path, engine_option=engine_option or None)
     summary = collect_folder(provider.value, images, out, options, settings, report=typer.echo)
     if summary.failed:
         typer.echo(f"{summary.failed} image(s) failed: see {summary.paths.runs}; "

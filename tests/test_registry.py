@@ -38,16 +38,17 @@ def shapes(items, geometry: bool = True) -> list[tuple[str, tuple | None]]:
 
 
 WEB_ADDED = ("upstage", "google", "azure", "openai")  # the web providers Korean teams compare today
+LOCAL_ADDED = ("rapidocr", "local")  # PP-OCR models through ONNX Runtime, and your own model
 
 
 def test_the_providers_are_registered_in_listing_order():
-    assert registry.names() == ("naver", "kakao", "jenti", "tesseract", *WEB_ADDED)
+    assert registry.names() == ("naver", "kakao", "jenti", "tesseract", *WEB_ADDED, *LOCAL_ADDED)
     assert registry.names(registry.WEB) == ("naver", "kakao", "jenti", *WEB_ADDED)
-    assert registry.names(registry.LOCAL) == ("tesseract",)
+    assert registry.names(registry.LOCAL) == ("tesseract", *LOCAL_ADDED)
     assert [spec.name for spec in registry.emulated()] == ["naver", "kakao", "jenti", *WEB_ADDED]
-    assert [spec.name for spec in registry.engines()] == ["tesseract"]
+    assert [spec.name for spec in registry.engines()] == ["tesseract", "rapidocr"]
     with pytest.raises(InputError, match="unknown provider 'nobody'; expected one of naver, kakao, jenti, tesseract, "
-                                         "upstage, google, azure, openai"):
+                                         "upstage, google, azure, openai, rapidocr, local"):
         registry.get("nobody")
 
 
@@ -178,7 +179,7 @@ def fake_env(tmp_path: Path) -> dict[str, str]:
 def test_a_new_provider_module_shows_up_in_the_cli_without_editing_any_other_file(tmp_path, fake_env):
     done = run_bench(["collect", "--help"], tmp_path, fake_env)
     assert done.returncode == 0, done.stderr
-    assert "<naver|kakao|jenti|tesseract|upstage|google|azure|openai|fakeocr|fakeweb>" in done.stdout
+    assert "<naver|kakao|jenti|tesseract|upstage|google|azure|openai|rapidocr|local|fakeocr|fakeweb>" in done.stdout
     assert "  fakeocr    none (a test double)" in done.stdout
     assert "  fakeweb    FAKEWEB_URL (the endpoint)" in done.stdout
 

@@ -99,6 +99,46 @@ def test_raw_responses_are_recognised_by_the_results_loader(korean_images) -> No
     assert set(results.images) == set(raws) and all(r.is_ok for r in results.images.values())
 
 
+needs_vertical = pytest.mark.skipif(tesseract.available("kor_vert") is not None,
+                                    reason=f"vertical Korean unavailable: {tesseract.available('kor_vert')}")
+
+
+@pytest.mark.slow
+@needs_vertical
+@pytest.mark.parametrize("lang", ["kor_vert", "kor+kor_vert"])
+def test_vertical_korean_is_read_with_kor_vert_and_the_vertical_default_psm(nanum_font, lang) -> None:
+    from PIL import ImageDraw, ImageFont
+    from adapters.providers import registry
+    from adapters.providers.registry import Settings
+
+    font = ImageFont.truetype(str(nanum_font), 48)
+    image = Image.new("RGB", (300, 300), "white")
+    draw = ImageDraw.Draw(image)
+    for column, word in ((170, "도서관"), (50, "출입구")):  # read top to bottom, right column first
+        for row, syllable in enumerate(word):
+            draw.text((column, 40 + row * 58), syllable, font=font, fill="black")
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    spec = registry.get("tesseract")
+    settings = spec.settings(Settings(lang=lang))
+    assert settings.psm == tesseract.VERTICAL_PSM == 5
+    raw = spec.engine.recognize(buffer.getvalue(), settings)
+    assert (raw["lang"], raw["psm"]) == (lang, 5)
+    texts = "".join(item.text for item in tesseract.parse(raw).items)
+    assert "도서관" in unicodedata.normalize("NFC", texts)
+
+
+def test_a_vertical_language_changes_only_the_default_psm() -> None:
+    from adapters.providers import registry
+    from adapters.providers.registry import Settings
+
+    spec = registry.get("tesseract")
+    assert spec.settings(Settings(lang="kor_vert")).psm == 5
+    assert spec.settings(Settings(lang="kor_vert+eng", psm=11)).psm == 11
+    assert spec.settings(Settings(lang="kor+eng")).psm == 11
+    assert "kor_vert" in spec.option_help["lang"] and "vertical" in spec.option_help["psm"]
+
+
 # ---------------------------------------------------------------- availability messages
 
 def test_available_names_a_missing_binary_and_the_packages() -> None:
@@ -127,6 +167,15 @@ def _tessdata_file(lang: str) -> Path:
 
 
 @pytest.mark.slow
+@pytest.mark.slow
+@needs_engine
+def test_available_names_the_packages_of_missing_vertical_data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "eng.traineddata").symlink_to(_tessdata_file("eng"))
+    monkeypatch.setenv("TESSDATA_PREFIX", str(tmp_path))
+    message = tesseract.available("kor_vert+Hangul_vert")
+    assert message is not None and "apt-get install tesseract-ocr-kor-vert tesseract-ocr-script-hang-vert" in message
+
+
 def test_available_names_other_missing_languages() -> None:
     if tesseract.available("eng") is not None:
         pytest.skip("tesseract is not installed")

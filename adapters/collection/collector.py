@@ -423,6 +423,8 @@ def collect(provider: Provider, images: list[ImageFile], out_dir: Path | str,
     try:  # held until the outputs are written: a second run cannot start on half-written files
         state = journal.load()
         todo = _plan(images, state, options)
+        if todo:
+            provider.start()  # e.g. engine processes: only when there is work, and before any of it
         run = _Run(provider, journal, state, options, secrets)
         summary = Summary(provider.name, total=len(images), paths=paths)
         try:

@@ -41,7 +41,7 @@ def demo_runs(say: Say) -> list[DemoRun]:
     option it requires; the ones left out are named through ``say``."""
     runs = []
     for spec in registry.all_specs():
-        if spec.is_web:
+        if spec.is_web or not spec.demo:
             continue
         for name, options in spec.demo_runs or ((spec.name, {}),):
             runs.append(DemoRun(name, spec.name, tuple(a for k, v in options.items() for a in (f"--{k}", str(v)))))

@@ -33,7 +33,7 @@ def settings_for(name: str, **options: Any) -> Settings:
         if value is not None and option not in spec.options:
             takers = registry.option_takers(option)
             which = f"{takers[0]} only" if len(takers) == 1 else ", ".join(takers[:-1]) + " and " + takers[-1]
-            raise InputError(f"--{option} applies to {which}, not {name}")
+            raise InputError(f"--{option.replace('_', '-')} applies to {which}, not {name}")
         allowed = spec.choices.get(option)
         if value is not None and allowed is not None and value not in allowed:
             raise InputError(f"--{option} {value!r}: {name} takes {' or '.join(allowed)}")

@@ -117,6 +117,11 @@ class Provider(ABC):
     def prepare(self, image: ImageFile) -> PreparedImage:
         return prepare(image, self.policy)
 
+    def start(self) -> None:
+        """Get ready to send: called once by the collector before the first request of a run that
+        has any to make (local engines start their worker processes and load their models here,
+        so an engine that cannot run is an error before any image). Raises InputError if not ready."""
+
     @abstractmethod
     def call(self, image: PreparedImage, timeout: float) -> Attempt:
         """Make exactly one attempt. Provider trouble is a :class:`Verdict`, never an exception."""

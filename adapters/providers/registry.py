@@ -48,11 +48,19 @@ class Settings:
         return default if value is None else value
 
     def with_defaults(self, defaults: Mapping[str, Any]) -> "Settings":
-        """These settings with every unset option taken from ``defaults``."""
+        """These settings with every unset option taken from ``defaults``. A default may be a
+        function of the settings (with the plain defaults already filled in), e.g. a page
+        segmentation mode that depends on the language."""
         missing = {name: value for name, value in defaults.items() if self.get(name) is None}
-        fields = {name: value for name, value in missing.items() if name in _FIELDS}
-        extra = {name: value for name, value in missing.items() if name not in _FIELDS}
-        return replace(self, **fields, extra={**self.extra, **extra}) if missing else self
+        plain = self._with({name: value for name, value in missing.items() if not callable(value)})
+        return plain._with({name: value(plain) for name, value in missing.items() if callable(value)})
+
+    def _with(self, values: Mapping[str, Any]) -> "Settings":
+        if not values:
+            return self
+        fields = {name: value for name, value in values.items() if name in _FIELDS}
+        extra = {name: value for name, value in values.items() if name not in _FIELDS}
+        return replace(self, **fields, extra={**self.extra, **extra})
 
 
 class RequestRejected(Exception):
@@ -189,7 +197,8 @@ class ProviderSpec:
       may be left unset (then no key is sent). ``setup_help``: one line for ``bench collect
       --help`` saying what to set (or install).
     - ``options``: which :class:`Settings` it reads (the CLI refuses the others for it), with
-      ``option_help`` (one phrase each) and ``defaults`` (what None means); ``choices``: the
+      ``option_help`` (one phrase each) and ``defaults`` (what None means; a value, or a function
+      of the other settings); ``choices``: the
       values an option may take, where they are few; ``required``: options without a default
       that must be given (checked before any request).
     - ``geometry``: False when its answers carry no boxes (items have no polygon).
@@ -199,7 +208,8 @@ class ProviderSpec:
       ``looks_like`` cannot claim it (Light-OCR's ``{}``).
     - ``default_concurrency``: calls in flight by default (a callable is asked at run time).
     - ``demo_runs``: ``(run name, options)`` pairs ``bench demo`` collects; empty: one run under
-      its own name with its defaults.
+      its own name with its defaults. ``demo``: False leaves a local engine out of ``bench demo``
+      (one that needs options to run, or that reads no Korean).
     - ``order``: where it is listed (CLI choices, help, messages).
     """
 
@@ -226,6 +236,7 @@ class ProviderSpec:
     empty_answer: Any = None
     default_concurrency: int | Callable[[], int] = 4
     demo_runs: tuple[tuple[str, Mapping[str, Any]], ...] = ()
+    demo: bool = True
     order: int = 100
 
     def __post_init__(self) -> None:

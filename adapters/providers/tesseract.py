@@ -22,6 +22,15 @@ Korean sign-like images (NanumGothic family, 354 words; words read exactly): mul
 signboards PSM 11 50% / PSM 6 32% / PSM 3 9%; one left-aligned block 78% / 82% / 19%;
 panels on cluttered, rotated JPEG backgrounds 16% / 16% / 2%. PSM 6 assumes one uniform block and
 merges columns; PSM 3's page layout analysis drops light-on-dark text. ``--dpi`` changed nothing.
+
+Vertical Korean (top to bottom, columns right to left) needs Debian's ``tesseract-ocr-kor-vert``
+(``kor_vert``, with the ``Hangul_vert`` script model) and a page segmentation mode that expects
+vertical lines: with a ``_vert`` model in ``lang`` (``kor_vert``, ``kor+kor_vert``, ...) the
+default PSM is 5 ("a single uniform block of vertically aligned text"). PSM 11 cuts vertical
+columns into single, mostly misread characters.
+
+The collecting provider is :class:`~adapters.providers.engine_pool.EngineProvider`: one
+Tesseract subprocess at a time in each worker process.
 """
 from __future__ import annotations
 
@@ -29,12 +38,7 @@ import functools
 import io
 import os
 import shutil
-import signal
 import subprocess
-import threading
-import time
-from concurrent.futures import ProcessPoolExecutor, TimeoutError as FutureTimeout
-from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -42,17 +46,18 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from adapters.core.credentials import ProviderConfig
 from adapters.core.errors import EngineUnavailable, PermanentError, ProviderError
-from adapters.core.images import ImagePolicy, PreparedImage, needs_rotation
+from adapters.core.images import ImagePolicy, needs_rotation
 from adapters.core.pricing import Price
 from adapters.core.schema import ImageResult, Item
 from adapters.core.system import usable_cpus
-from adapters.providers.base import Attempt, Outcome, Provider, Verdict
+from adapters.providers.engine_pool import EngineProvider
 from adapters.providers.registry import LOCAL, ProviderSpec, Settings
 from adapters.providers.response_fields import ResponseFormatError, coordinate, rectangle
 
 NAME = "tesseract"
 DEFAULT_LANG = "kor+eng"
 DEFAULT_PSM = 11
+VERTICAL_PSM = 5  # "a single uniform block of vertically aligned text"
 DEFAULT_TIMEOUT = 120.0
 BINARY = "tesseract"
 INSTALL_HINT = "apt-get install tesseract-ocr tesseract-ocr-kor"
@@ -93,8 +98,12 @@ def _installed_languages(binary: str) -> set[str]:
     return {line.strip() for line in lines[1:] if line.strip() and " " not in line.strip()}
 
 
+# Script models are named after the script (Hangul, Hangul_vert); Debian ships them as script-<code>.
+_SCRIPT_PACKAGES = {"Hangul": "tesseract-ocr-script-hang", "Hangul_vert": "tesseract-ocr-script-hang-vert"}
+
+
 def _package_for(language: str) -> str:
-    return f"tesseract-ocr-{language.lower().replace('_', '-')}"
+    return _SCRIPT_PACKAGES.get(language) or f"tesseract-ocr-{language.lower().replace('_', '-')}"
 
 
 def available(lang: str = DEFAULT_LANG, binary: str = BINARY) -> str | None:
@@ -184,9 +193,10 @@ def parse_tsv(tsv: str) -> list[dict[str, Any]]:
     return words
 
 
-def recognize(image: Path | str | bytes, lang: str = DEFAULT_LANG, psm: int = DEFAULT_PSM,
+def recognize(image: Path | str | bytes, lang: str = DEFAULT_LANG, psm: int | None = None,
               timeout: float = DEFAULT_TIMEOUT, binary: str = BINARY) -> dict[str, Any]:
-    """Run Tesseract on one image (a file or encoded bytes) and return its raw response.
+    """Run Tesseract on one image (a file or encoded bytes) and return its raw response; ``psm``
+    None is :data:`VERTICAL_PSM` for a vertical model (``kor_vert``), else :data:`DEFAULT_PSM`.
 
     Raises :class:`PermanentError` for an unreadable image, :class:`TesseractUnavailable` when the
     engine or a language is missing, and :class:`ProviderError` on a timeout.
@@ -196,6 +206,8 @@ def recognize(image: Path | str | bytes, lang: str = DEFAULT_LANG, psm: int = DE
     if path is None:
         raise TesseractUnavailable(available(lang, binary) or f"{binary!r} not found")
     source, stdin, width, height = _prepare(image)
+    if psm is None:
+        psm = VERTICAL_PSM if is_vertical(lang) else DEFAULT_PSM
     args = [path, source, "stdout", "-l", lang, "--psm", str(int(psm)), "tsv"]
     try:
         out = _run(args, timeout=timeout, stdin=stdin)
@@ -255,88 +267,32 @@ def parse(raw: Any) -> ImageResult:
 
 # Leptonica reads these itself; the rest is re-encoded as PNG by prepare().
 POLICY = ImagePolicy(formats=frozenset({"jpg", "png", "tiff", "bmp", "webp"}))
-
-
-def _init_worker() -> None:
-    os.environ["OMP_THREAD_LIMIT"] = "1"
-    # Ctrl-C is the parent's business: it stops handing out work and waits for these to finish.
-    # Ignoring SIGINT here is inherited by the tesseract child, so an in-flight image completes
-    # and is journaled instead of being recorded as a failure.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
-def _recognize(data: bytes, lang: str, psm: int, timeout: float) -> dict[str, Any]:
-    return recognize(data, lang=lang, psm=psm, timeout=timeout)
-
-
-class TesseractProvider(Provider):
-    """Runs :func:`recognize` in ``processes`` worker processes."""
-
-    name = NAME
-    policy = POLICY
-
-    def __init__(self, lang: str = DEFAULT_LANG, psm: int = DEFAULT_PSM,
-                 processes: int | None = None) -> None:
-        self.lang = lang
-        self.psm = psm
-        self.processes = processes or usable_cpus()
-        self.default_concurrency = self.processes
-        self._pool: ProcessPoolExecutor | None = None
-        self._lock = threading.Lock()
-
-    def _executor(self) -> ProcessPoolExecutor:
-        with self._lock:
-            if self._pool is None:
-                self._pool = ProcessPoolExecutor(max_workers=self.processes, initializer=_init_worker)
-            return self._pool
-
-    def _discard(self, pool: ProcessPoolExecutor) -> None:
-        with self._lock:
-            if self._pool is pool:
-                self._pool = None
-
-    def call(self, image: PreparedImage, timeout: float) -> Attempt:
-        start = time.perf_counter()
-        pool = self._executor()
-        try:
-            future = pool.submit(_recognize, image.data, self.lang, self.psm, timeout)
-            raw = future.result(timeout=timeout + 30)
-            verdict = Verdict(Outcome.SUCCESS, body=raw)
-        except PermanentError as exc:
-            verdict = Verdict(Outcome.PERMANENT, "tesseract_error", str(exc))
-        except ProviderError as exc:  # e.g. the engine timed out on this image
-            verdict = Verdict(Outcome.PERMANENT, "tesseract_error", str(exc))
-        except TesseractUnavailable as exc:
-            verdict = Verdict(Outcome.PERMANENT, "tesseract_unavailable", str(exc))
-        except FutureTimeout:
-            verdict = Verdict(Outcome.TRANSIENT, "timeout", f"no answer from the worker within {timeout + 30:g} s")
-        except BrokenProcessPool:
-            self._discard(pool)  # a worker died (OOM, signal): the retry gets a fresh pool
-            verdict = Verdict(Outcome.TRANSIENT, "worker_died", "a Tesseract worker process died")
-        latency_ms = (time.perf_counter() - start) * 1000.0
-        return Attempt(verdict, latency_ms, len(image.data))
-
-    def parse(self, raw: Any) -> ImageResult:
-        return parse(raw)
-
-    def close(self) -> None:
-        with self._lock:
-            pool, self._pool = self._pool, None
-        if pool is not None:
-            pool.shutdown(wait=True, cancel_futures=True)
+# Tesseract stops itself at the timeout; the pool's own limit is only a backstop past it.
+GRACE_SECONDS = 30.0
 
 
 def _lang(settings: Settings) -> str:
     return settings.lang or DEFAULT_LANG
 
 
+def is_vertical(lang: str) -> bool:
+    """True when ``lang`` has a vertical-text model (``kor_vert``, ``Hangul_vert``, ...)."""
+    return any(code.endswith("_vert") for code in lang.split("+"))
+
+
+def default_psm(settings: Settings) -> int:
+    """PSM 5 (one block of vertical text) with a vertical model, else :data:`DEFAULT_PSM`."""
+    return VERTICAL_PSM if is_vertical(_lang(settings)) else DEFAULT_PSM
+
+
 def _psm(settings: Settings) -> int:
-    return DEFAULT_PSM if settings.psm is None else settings.psm
+    return default_psm(settings) if settings.psm is None else settings.psm
 
 
-def make(config: ProviderConfig, settings: Settings) -> TesseractProvider:
+def make(config: ProviderConfig, settings: Settings) -> EngineProvider:
     """The collecting provider: ``settings.pool_size`` engine processes."""
-    return TesseractProvider(_lang(settings), _psm(settings), processes=settings.pool_size)
+    return EngineProvider(NAME, ENGINE, settings, parse, policy=POLICY, processes=settings.pool_size,
+                          grace=GRACE_SECONDS)
 
 
 # --- the engine for emulators and bench serve ------------------------------------------------------
@@ -368,6 +324,8 @@ class Engine:
             return None
 
 
+ENGINE = Engine()
+
 PROVIDER = ProviderSpec(
     name=NAME,
     title="Tesseract",
@@ -382,10 +340,12 @@ PROVIDER = ProviderSpec(
     ),
     setup_help="none (needs the tesseract-ocr and tesseract-ocr-kor packages)",
     options=("lang", "psm"),
-    option_help={"lang": f"language models [default: {DEFAULT_LANG}]",
-                 "psm": f"page segmentation mode [default: {DEFAULT_PSM}, sparse text]"},
-    defaults={"lang": DEFAULT_LANG, "psm": DEFAULT_PSM},
-    engine=Engine(),
+    option_help={"lang": f"language models [default: {DEFAULT_LANG}]; kor_vert (alone or in a combination "
+                         f"such as kor+kor_vert) reads vertical Korean",
+                 "psm": f"page segmentation mode [default: {DEFAULT_PSM}, sparse text; {VERTICAL_PSM}, one block "
+                        f"of vertical text, when --lang has a _vert model]"},
+    defaults={"lang": DEFAULT_LANG, "psm": default_psm},
+    engine=ENGINE,
     default_concurrency=usable_cpus,
     demo_runs=((f"{NAME}-psm11", {"psm": 11}), (f"{NAME}-psm6", {"psm": 6})),
     order=40,
