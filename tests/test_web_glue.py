@@ -67,7 +67,7 @@ def test_the_demo_leaves_out_a_provider_whose_required_option_it_cannot_choose(m
     said: list[str] = []
     runs = demo_runs(said.append)
     assert "openai: needs --model, left out of the demo" in said
-    assert {run.provider for run in runs} == {spec.name for spec in registry.all_specs() if not spec.is_web}
+    assert {run.provider for run in runs} == {spec.name for spec in registry.all_specs() if not spec.is_web and spec.demo}
 
 
 def test_concurrency_help_names_the_providers_that_differ():
