@@ -241,6 +241,9 @@ th, td { border: 1px solid var(--line); padding: 4px 8px; text-align: right; ver
 th { background: var(--head); text-align: center; }
 td.l, th.l { text-align: left; }
 table.comparison td.l { white-space: nowrap; }
+.blocks { display: flex; flex-wrap: wrap; gap: 0 22px; align-items: flex-start; }
+.blocks > .scroll { max-width: 100%; }
+caption { text-align: left; font-weight: 600; font-size: 13px; padding: 2px 0; color: var(--muted); }
 table.headline { font-size: 15px; }
 table.headline th, table.headline td { padding: 6px 12px; }
 table.headline tbody th { background: none; font-weight: 600; max-width: 24em; overflow-wrap: anywhere; }
@@ -279,13 +282,15 @@ code { background: #f3f5f7; padding: 0 3px; border-radius: 3px; }
   .ov img, .zoom:target .ov img { max-width: 100%; max-height: 22cm; }
   a { color: inherit; }
   section { break-before: page; }
+  main > section:first-child { break-before: auto; }
   h2, h3 { break-after: avoid; }
   figure, .verdict, tr, img { break-inside: avoid; }
   figure img, img.plot { max-height: 23cm; width: auto; }
   .scroll { overflow: visible; }
-  table { font-size: 7.5pt; width: 100%; }
+  table { font-size: 7pt; width: 100%; }
   table.headline { font-size: 10pt; width: auto; }
-  th, td { padding: 2px 4px; }
+  th, td { padding: 2px 3px; }
+  .ci { white-space: normal; font-size: 6pt; }
   table.comparison td.l { white-space: normal; }
   thead { display: table-header-group; }
   td { overflow-wrap: anywhere; }
@@ -298,7 +303,8 @@ code { background: #f3f5f7; padding: 0 3px; border-radius: 3px; }
 _NUMERIC = re.compile(r"^[-+]?[\d.,]+(?:\s*/\s*[\d.,]+)?(?:<span|$)|^–$")
 
 
-def _table(columns: Sequence[tuple[str, str]], rows: Sequence[Mapping[str, Any]], cls: str = "") -> str:
+def _table(columns: Sequence[tuple[str, str]], rows: Sequence[Mapping[str, Any]], cls: str = "",
+           caption: str = "") -> str:
     head = "".join(f'<th class="{"l" if i == 0 else ""}">{_e(label)}</th>' for i, (_, label) in enumerate(columns))
     body = []
     for row in rows:
@@ -308,7 +314,9 @@ def _table(columns: Sequence[tuple[str, str]], rows: Sequence[Mapping[str, Any]]
             left = i == 0 or not _NUMERIC.match(str(value))
             cells.append(f'<td class="{"l" if left else ""}">{value if key.startswith("html:") else _e(value)}</td>')
         body.append(f"<tr{row.get('_attrs', '')}>{''.join(cells)}</tr>")
-    return f'<div class="scroll"><table class="{cls}"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table></div>'
+    cap = f"<caption>{_e(caption)}</caption>" if caption else ""
+    return (f'<div class="scroll"><table class="{cls}">{cap}<thead><tr>{head}</tr></thead>'
+            f'<tbody>{"".join(body)}</tbody></table></div>')
 
 
 def _latency_text(row: Mapping[str, Any]) -> str:
@@ -330,21 +338,28 @@ def _value_html(row: Mapping[str, Any], m: Metric) -> str:
 
 
 def comparison_html(comparison: Comparison, names: Mapping[str, str] | None = None) -> str:
-    """The full table: every metric of the table, with intervals, then latency and cost."""
-    rows = []
-    for row in comparison.rows:
-        provider = (names or {}).get(row["provider"], row["provider"])
-        shown: dict[str, Any] = {"provider": provider, "images": row["images"],
-                                 "missing": row["missing_predictions"], "errors": row["errors"]}
-        for m in metrics():
-            shown[f"html:{m.name}"] = _value_html(row, m)
-        shown["latency"] = _latency_text(row)
-        shown["cost"] = _cost_text(row)
-        rows.append(shown)
-    columns = [("provider", "provider"), ("images", "images"), ("missing", "missing"), ("errors", "errors")]
-    columns += [(f"html:{m.name}", m.label) for m in metrics()]
-    columns += [("latency", "latency p50 / p95 (ms)"), ("cost", "cost / 1,000 images")]
-    return _table(columns, rows, "comparison")
+    """The full table: every metric of the table with its interval, the counts, latency and cost.
+
+    One block per metric group (detection, end to end, recognition, and each family the table
+    gains), side by side where the width allows: a provider's row reads across one family, and
+    the page never needs a sideways scroll bar however many families there are (nor is a
+    printed page cut)."""
+    def provider(row: Mapping[str, Any]) -> str:
+        return (names or {}).get(row["provider"], row["provider"])
+
+    runs = [{"provider": provider(row), "images": row["images"], "missing": row["missing_predictions"],
+             "errors": row["errors"], "latency": _latency_text(row), "cost": _cost_text(row)}
+            for row in comparison.rows]
+    blocks = [_table([("provider", "provider"), ("images", "images"), ("missing", "missing"), ("errors", "errors"),
+                      ("latency", "latency p50 / p95 (ms)"), ("cost", "cost / 1,000 images")], runs, "comparison",
+                     caption="runs")]
+    for group in dict.fromkeys(m.group for m in metrics()):
+        shown = [m for m in metrics() if m.group == group]
+        rows = [{"provider": provider(row), **{f"html:{m.name}": _value_html(row, m) for m in shown}}
+                for row in comparison.rows]
+        blocks.append(_table([("provider", "provider"), *((f"html:{m.name}", m.label) for m in shown)], rows,
+                             "comparison", caption=group.name.replace("_", " ")))
+    return f'<div class="blocks">{"".join(blocks)}</div>'
 
 
 def _number(value: Any) -> float | None:
