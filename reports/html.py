@@ -608,7 +608,8 @@ def page(inputs: ReportInputs, comparison: Comparison, tables: Mapping[str, list
             made["cer"], "CER per image",
             "CER of each image in percent: edit distance over gt characters, counted on its matched pairs (images "
             "without a matched pair are left out); box = quartiles, whiskers = 1.5 × IQR, dots = images. "
-            "Insertions count as edits, so a prediction longer than its gt word can push an image's CER past 100\u00a0%.",
+            "Insertions count as edits, so a prediction longer than its gt word can push an image's CER past "
+            "100\u00a0%.",
             "fig-cer")))
     latency = (_figure(made["latency"], "latency per image",
                        "Latency of each successful call in ms, from the run records next to the results; box = "

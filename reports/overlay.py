@@ -171,7 +171,8 @@ def _outline(points: Sequence[Point]) -> shapely.Geometry:
     return shapely.convex_hull(shapely.MultiPoint([(float(x), float(y)) for x, y in points]))
 
 
-def fit_labels(marks: Sequence[Mark], sizes: Sequence[tuple[float, float]], canvas: tuple[int, int]) -> list[Box | None]:
+def fit_labels(marks: Sequence[Mark], sizes: Sequence[tuple[float, float]],
+               canvas: tuple[int, int]) -> list[Box | None]:
     """Where each mark's label goes when it fits, else None.
 
     Greedy, in :data:`LABEL_PRIORITY` order: a label takes the first of its places (above, then

@@ -86,7 +86,8 @@ def quality_sentence(rows: Sequence[Row], m: Metric, label: Callable[[Row], str]
     leader = ranked[0]
     if len(ranked) == 1:
         only = "the only provider" if len(rows) == 1 else "the only provider with this measure"
-        return f"{label(leader)} scores {m.label} {_with_interval(m, leader)}; it is {only}, so there is nothing to rank."
+        return (f"{label(leader)} scores {m.label} {_with_interval(m, leader)}; it is {only}, so there is nothing "
+                f"to rank.")
     best = _number(leader.get(m.name))
     equal = [r for r in ranked[1:] if _number(r.get(m.name)) == best]
     if equal:
@@ -118,7 +119,8 @@ def _cheapest(rows: Sequence[Row], label: Callable[[Row], str]) -> str:
     if not known:
         return "No provider's price is known (see the price table under Protocol), so there is no cheapest"
     if len(known) == 1:
-        return f"Only {label(known[0])}'s price is known: {_cost(known[0], 'krw' if _has(known[0], 'krw') else 'usd')}{note}"
+        only = known[0]
+        return f"Only {label(only)}'s price is known: {_cost(only, 'krw' if _has(only, 'krw') else 'usd')}{note}"
     currency = next((c for c in ("krw", "usd") if all(_has(r, c) for r in known)), None)
     if currency is None:  # some prices only in KRW, others only in USD: no exchange rate is assumed
         return f"The known prices are in different currencies, so no cheapest is named{note}"

@@ -72,7 +72,8 @@ def test_verdict_of_one_provider():
     sentences = verdict([row("tesseract", 0.287, (0.243, 0.346), p50=928.2, krw=0.0, usd=0.0)],
                         DataSet(images=1, words=1))
     assert sentences == [
-        "tesseract scores e2e H 28.7\u00a0% (interval 24.3–34.6); it is the only provider, so there is nothing to rank.",
+        "tesseract scores e2e H 28.7\u00a0% (interval 24.3–34.6); it is the only provider, so there is nothing "
+        "to rank.",
         "It costs 0 KRW per 1,000 images; its median latency is 928 ms.",
         "The set: 1 image, 1 gt word."]
 
@@ -115,7 +116,8 @@ def test_verdict_names_another_protocols_leader_when_it_differs(monkeypatch):
     other = Metric(END_TO_END, "other_hmean", "CLEval e2e H", lambda c: ratio(c["correct"], c["gt_care"]),
                    headline=True)
     monkeypatch.setattr(table, "METRICS", METRICS + (other,))
-    rows = [row("a", 0.6, (0.55, 0.65)) | {"e2e_other_hmean": 0.70}, row("b", 0.5, (0.45, 0.55)) | {"e2e_other_hmean": 0.72}]
+    rows = [row("a", 0.6, (0.55, 0.65)) | {"e2e_other_hmean": 0.70},
+            row("b", 0.5, (0.45, 0.55)) | {"e2e_other_hmean": 0.72}]
     sentences = verdict(rows, SET)
     assert sentences[0].startswith("a leads on end-to-end quality with e2e H")
     assert sentences[1].startswith("On CLEval e2e H the order differs: b leads on end-to-end quality with CLEval e2e H "
@@ -150,7 +152,8 @@ def test_shown_labels_never_collide():
 def comparison(*rows: dict) -> Comparison:
     full = []
     for r in rows:
-        values = {f"{m.name}{tail}": r.get(f"{m.name}{tail}", 0.5) for m in metrics() for tail in ("", "_ci_low", "_ci_high")}
+        values = {f"{m.name}{tail}": r.get(f"{m.name}{tail}", 0.5)
+                  for m in metrics() for tail in ("", "_ci_low", "_ci_high")}
         full.append({"images": 12, "missing_predictions": 0, "errors": 0, **values, **r})
     return Comparison(full)
 
