@@ -99,6 +99,7 @@ class Metric:
     terminal: str | None = None  # header in `bench eval`'s terminal table; None: not in it
     plot: str | None = None  # bar label in the report's headline plot; None: not plotted
     brief: bool = False  # in the one line per provider that `bench report` prints
+    headline: bool = False  # a column of the report's compact headline table (and the verdict's quality measure)
 
     @property
     def name(self) -> str:
@@ -116,7 +117,7 @@ class Metric:
 
 
 def precision_recall_hmean(group: Group, hits: str, predicted: str, truth: str, label: str,
-                           brief_hmean: bool = False) -> tuple[Metric, Metric, Metric]:
+                           brief_hmean: bool = False, headline_hmean: bool = False) -> tuple[Metric, Metric, Metric]:
     """The usual trio for one kind of hit: precision = hits / predicted, recall = hits / truth."""
     def precision(c: Mapping[str, Value]) -> Value:
         return ratio(c[hits], c[predicted])
@@ -124,12 +125,12 @@ def precision_recall_hmean(group: Group, hits: str, predicted: str, truth: str, 
     def recall(c: Mapping[str, Value]) -> Value:
         return ratio(c[hits], c[truth])
 
-    def both(key: str, letter: str, formula: Formula, brief: bool = False) -> Metric:
+    def both(key: str, letter: str, formula: Formula, brief: bool = False, headline: bool = False) -> Metric:
         shown = f"{label} {letter}"
-        return Metric(group, key, shown, formula, terminal=shown, plot=shown, brief=brief)
+        return Metric(group, key, shown, formula, terminal=shown, plot=shown, brief=brief, headline=headline)
 
     return (both("precision", "P", precision), both("recall", "R", recall),
-            both("hmean", "H", lambda c: hmean(precision(c), recall(c)), brief_hmean))
+            both("hmean", "H", lambda c: hmean(precision(c), recall(c)), brief_hmean, headline_hmean))
 
 
 # --- the table ---------------------------------------------------------------------------------
@@ -140,14 +141,15 @@ RECOGNITION = Group("recognition", "rec", Counts)
 
 METRICS: tuple[Metric, ...] = (
     *precision_recall_hmean(DETECTION, "tp", "pred_care", "gt_care", "det", brief_hmean=True),
-    *precision_recall_hmean(END_TO_END, "correct", "pred_care", "gt_care", "e2e", brief_hmean=True),
+    *precision_recall_hmean(END_TO_END, "correct", "pred_care", "gt_care", "e2e", brief_hmean=True,
+                            headline_hmean=True),
     Metric(RECOGNITION, "accuracy_micro", "acc", lambda c: ratio(c["correct"], c["gt_care"]),
            terminal="acc", plot="accuracy", brief=True),
     Metric(RECOGNITION, "accuracy_macro", "acc macro", lambda c: ratio(c["accuracy_sum"], c["images_with_care"])),
     Metric(RECOGNITION, "accuracy_matched", "acc | matched", lambda c: ratio(c["correct"], c["tp"]),
            terminal="acc|m"),
     Metric(RECOGNITION, "cer", "CER", lambda c: ratio(c["edit_distance"], c["gt_chars"]),
-           higher_is_better=False, terminal="CER", plot="CER", brief=True),
+           higher_is_better=False, terminal="CER", plot="CER", brief=True, headline=True),
     Metric(RECOGNITION, "jamo_cer", "jamo CER", lambda c: ratio(c["jamo_distance"], c["gt_jamo"]),
            higher_is_better=False, terminal="jamoCER", plot="jamo CER"),
 )

@@ -5,6 +5,11 @@ matched and read right, matched but read wrong, a gt word nobody found, a predic
 matches nothing, or something the protocol ignores (don't-care regions, discarded
 predictions). A legend strip below the image names the colours and counts them, so the
 picture never hides the original pixels. Texts are drawn with a Hangul-capable font.
+
+On a dense page, every label drawn makes a pile: with ``fit=True`` (the report's overlays) a
+label is drawn only where it covers neither another label nor another item's box, errors
+first, and the report shows every text on hover instead. ``bench show`` keeps drawing every
+label: its PNGs are looked at one by one, at full size, with ``--no-labels`` for boxes alone.
 """
 from __future__ import annotations
 
@@ -13,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
+import shapely
 from PIL import Image, ImageDraw, ImageFont, ImageOps
 
 from adapters.core.schema import ImageResult, Point
@@ -122,22 +128,84 @@ def _font(font_path: str, size: int) -> ImageFont.FreeTypeFont:
     return ImageFont.truetype(font_path, size)
 
 
+Box = tuple[float, float, float, float]  # left, top, right, bottom
+# Which labels a crowded page keeps: what went wrong first, correct reads last.
+LABEL_PRIORITY = {WRONG: 0, MISSED: 1, FALSE: 2, PREDICTION: 3, MATCH: 4}
+COVER = 0.05  # the share of another item's box a fitted label may cover
+
+
+def _label_size(draw: ImageDraw.ImageDraw, mark: Mark, font: ImageFont.FreeTypeFont) -> tuple[int, int, int, int]:
+    """A label's width and height with its padding, and the text's own offset."""
+    left, top, right, bottom = draw.textbbox((0, 0), mark.label, font=font)
+    return right - left + 6, bottom - top + 4, left, top
+
+
+def _draw_label(draw: ImageDraw.ImageDraw, mark: Mark, font: ImageFont.FreeTypeFont, box: Box,
+                offset: tuple[int, int]) -> None:
+    draw.rectangle(box, fill=COLOURS[mark.kind])
+    draw.text((box[0] + 3 - offset[0], box[1] + 2 - offset[1]), mark.label, font=font, fill=(255, 255, 255))
+
+
 def _label(draw: ImageDraw.ImageDraw, mark: Mark, font: ImageFont.FreeTypeFont, size: tuple[int, int]) -> None:
+    """A label above its box (below when there is no room above), whatever it covers."""
     xs = [x for x, _ in mark.points]
     ys = [y for _, y in mark.points]
-    left, top, right, bottom = draw.textbbox((0, 0), mark.label, font=font)
-    w, h = right - left + 6, bottom - top + 4
+    w, h, left, top = _label_size(draw, mark, font)
     x = min(max(0, min(xs)), max(0, size[0] - w))
     y = min(ys) - h - 1
     if y < 0:
         y = min(max(ys) + 1, size[1] - h)
-    colour = COLOURS[mark.kind]
-    draw.rectangle((x, y, x + w, y + h), fill=colour)
-    draw.text((x + 3 - left, y + 2 - top), mark.label, font=font, fill=(255, 255, 255))
+    _draw_label(draw, mark, font, (x, y, x + w, y + h), (left, top))
 
 
-def render(image: Image.Image, overlay: Overlay, font_path: str, labels: bool = True) -> Image.Image:
-    """The image with the overlay's polygons and labels, plus a legend strip below it."""
+def _label_places(mark: Mark, w: float, h: float, size: tuple[int, int]) -> list[Box]:
+    """Where a label may go: just above its box, else just below it, inside the canvas."""
+    xs = [x for x, _ in mark.points]
+    ys = [y for _, y in mark.points]
+    x = min(max(0, min(xs)), max(0, size[0] - w))
+    return [(x, y, x + w, y + h) for y in (min(ys) - h - 1, max(ys) + 1) if 0 <= y <= size[1] - h]
+
+
+def _outline(points: Sequence[Point]) -> shapely.Geometry:
+    """The area an item covers: the convex hull of its points (valid even for a bow-tie quad)."""
+    return shapely.convex_hull(shapely.MultiPoint([(float(x), float(y)) for x, y in points]))
+
+
+def fit_labels(marks: Sequence[Mark], sizes: Sequence[tuple[float, float]],
+               canvas: tuple[int, int]) -> list[Box | None]:
+    """Where each mark's label goes when it fits, else None.
+
+    Greedy, in :data:`LABEL_PRIORITY` order: a label takes the first of its places (above, then
+    below its box) that is inside the canvas, overlaps no label already placed and covers at most
+    :data:`COVER` of any other item's box (a sliver of a neighbour, or a corner of a huge false
+    box, but never a word), so labels never hide each other or the text they are about. ``sizes`` are
+    the labels' (width, height) in pixels; ignored items and marks without a label get None.
+    """
+    outlines = [_outline(m.points) if len(m.points) >= 2 else None for m in marks]
+    tree = shapely.STRtree([o if o is not None else shapely.Point() for o in outlines])
+    placed: list[Box] = []
+    out: list[Box | None] = [None] * len(marks)
+    order = sorted((i for i, m in enumerate(marks) if m.label and m.kind in LABEL_PRIORITY and outlines[i] is not None),
+                   key=lambda i: LABEL_PRIORITY[marks[i].kind])
+    for i in order:
+        w, h = sizes[i]
+        for box in _label_places(marks[i], w, h, canvas):
+            if any(box[0] < b[2] and b[0] < box[2] and box[1] < b[3] and b[1] < box[3] for b in placed):
+                continue
+            rect = shapely.box(*box)
+            others = (j for j in tree.query(rect, predicate="intersects") if j != i and outlines[j] is not None)
+            if any(outlines[j].intersection(rect).area > COVER * outlines[j].area for j in others):
+                continue
+            out[i] = box
+            placed.append(box)
+            break
+    return out
+
+
+def draw_overlay(image: Image.Image, overlay: Overlay, font_path: str, labels: bool = True,
+                 fit: bool = False) -> tuple[Image.Image, int]:
+    """What :func:`render` draws, and how many labels it drew. ``fit``: only the labels that
+    fit (:func:`fit_labels`); else every label."""
     image = image.convert("RGB")
     width, height = image.size
     short = min(width, height)
@@ -150,11 +218,25 @@ def render(image: Image.Image, overlay: Overlay, font_path: str, labels: bool = 
         points = [(float(x), float(y)) for x, y in mark.points]
         if len(points) >= 2:
             draw.line(points + [points[0]], fill=COLOURS[mark.kind], width=line, joint="curve")
-    if labels:
+    drawn = 0
+    if labels and fit:
+        measured = [_label_size(draw, m, font) if m.label else (0, 0, 0, 0) for m in overlay.marks]
+        boxes = fit_labels(overlay.marks, [(w, h) for w, h, _, _ in measured], canvas.size)
+        for mark, box, (_, _, left, top) in zip(overlay.marks, boxes, measured):
+            if box is not None:
+                _draw_label(draw, mark, font, box, (left, top))
+                drawn += 1
+    elif labels:
         for mark in overlay.marks:
             if mark.label and mark.kind != IGNORED and len(mark.points) >= 2:
                 _label(draw, mark, font, canvas.size)
-    return _with_legend(canvas, overlay, font_path, text_size)
+                drawn += 1
+    return _with_legend(canvas, overlay, font_path, text_size), drawn
+
+
+def render(image: Image.Image, overlay: Overlay, font_path: str, labels: bool = True, fit: bool = False) -> Image.Image:
+    """The image with the overlay's polygons and labels, plus a legend strip below it."""
+    return draw_overlay(image, overlay, font_path, labels, fit)[0]
 
 
 def _with_legend(canvas: Image.Image, overlay: Overlay, font_path: str, text_size: int) -> Image.Image:

@@ -2,9 +2,11 @@
 threshold, per-image CER, latency and the breakdowns.
 
 Figures are built on ``matplotlib.figure.Figure`` and saved with the Agg renderer, never through
-pyplot, so no display or global backend is involved. Text uses a Hangul-capable font found by
-``reports.fonts`` with DejaVu Sans as the fallback for other scripts, so Korean labels render
-instead of turning into empty boxes.
+pyplot, so no display or global backend is involved. Text is set in DejaVu Sans (matplotlib's own
+font, right for Latin letters, digits and ``<``, ``>``, ``≥``), with the Hangul-capable font found
+by ``reports.fonts`` as the per-glyph fallback (matplotlib's font fallback list), so Korean labels
+render instead of turning into empty boxes. NanumGothic first would be wrong: it draws ``<`` and
+``>`` as the angle brackets ``〈`` ``〉`` ("〈16 px").
 """
 from __future__ import annotations
 
@@ -17,20 +19,27 @@ from matplotlib import font_manager, rc_context
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from eval.metrics import metrics
+from eval.metrics import Metric, metrics
 
 DPI = 100
 # Colour-blind-safe qualitative palette (Okabe-Ito), one colour per provider.
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")
 
 
-@contextmanager
-def korean_text(font_path: str | None) -> Iterator[None]:
-    """Matplotlib settings for the duration of one figure: the Hangul font first, DejaVu after."""
+def font_families(font_path: str | None) -> list[str]:
+    """The font fallback list: DejaVu Sans for every glyph it has, then the Hangul font."""
     families = ["DejaVu Sans"]
     if font_path:
         font_manager.fontManager.addfont(font_path)
-        families.insert(0, font_manager.FontProperties(fname=font_path).get_name())
+        families.append(font_manager.FontProperties(fname=font_path).get_name())
+    return families
+
+
+@contextmanager
+def korean_text(font_path: str | None) -> Iterator[None]:
+    """Matplotlib settings for the duration of one figure: DejaVu Sans first, the Hangul font as
+    the fallback for the glyphs DejaVu lacks."""
+    families = font_families(font_path)
     with rc_context({"font.family": families, "axes.unicode_minus": False, "svg.fonttype": "none"}):
         yield
 
@@ -49,34 +58,57 @@ def _or_nan(value: object) -> float:
     return float("nan") if value is None or value == "" else float(value)  # type: ignore[arg-type]
 
 
-def headline_bars(rows: Sequence[Mapping[str, object]], path: Path, font_path: str | None) -> Path:
-    """Grouped bars (percent) of the metrics the table marks for plotting, one bar per provider,
-    CIs as error bars."""
-    bars = [m for m in metrics() if m.plot]
+def _bar_panel(ax, rows: Sequence[Mapping[str, object]], bars: Sequence[Metric]) -> float:
+    """Grouped bars with CI error bars on ``ax``: one group per metric, one bar per provider.
+    Returns the highest point drawn (bar or interval), for the axis limit."""
     scale = np.array([m.scale for m in bars], dtype=float)
+    n = max(1, len(rows))
+    width = 0.8 / n
+    x = np.arange(len(bars))
+    top = 0.0
+    for k, row in enumerate(rows):
+        values = np.array([_or_nan(row.get(m.name)) for m in bars]) * scale
+        low = np.array([_or_nan(row.get(f"{m.name}_ci_low")) for m in bars]) * scale
+        high = np.array([_or_nan(row.get(f"{m.name}_ci_high")) for m in bars]) * scale
+        yerr = np.nan_to_num(np.vstack([np.clip(values - low, 0, None), np.clip(high - values, 0, None)]))
+        ax.bar(x + (k - (n - 1) / 2) * width, values, width, yerr=yerr, capsize=3, label=str(row["provider"]),
+               color=_colour(k), error_kw={"elinewidth": 1})
+        top = max(top, float(np.nanmax(np.concatenate([values, high, [0.0]]))))
+    ax.set_xticks(x, [m.plot or m.label for m in bars])
+    ax.grid(axis="y", alpha=0.3)
+    return top
+
+
+def headline_bars(rows: Sequence[Mapping[str, object]], path: Path, font_path: str | None) -> Path:
+    """The metrics the table marks for plotting, one bar per provider, CIs as error bars, in two
+    labelled panels: higher-is-better metrics (0-100 %) and lower-is-better ones (error rates such
+    as CER, on their own axis, which grows past 100 % when the data do)."""
+    plotted = [m for m in metrics() if m.plot]
+    panels = [(group, title) for group, title in (
+        ([m for m in plotted if m.higher_is_better], "Higher is better"),
+        ([m for m in plotted if not m.higher_is_better], "Lower is better")) if group]
+    n = max(1, len(rows))
     with korean_text(font_path):
-        fig = Figure(figsize=(max(8.0, 1.1 * len(bars) * max(1, len(rows)) * 0.45 + 3), 4.2))
-        ax = fig.add_subplot()
-        n = max(1, len(rows))
-        width = 0.8 / n
-        x = np.arange(len(bars))
-        for k, row in enumerate(rows):
-            values = np.array([float(row[m.name]) for m in bars]) * scale
-            low = np.array([_or_nan(row.get(f"{m.name}_ci_low")) for m in bars]) * scale
-            high = np.array([_or_nan(row.get(f"{m.name}_ci_high")) for m in bars]) * scale
-            yerr = np.vstack([np.clip(values - low, 0, None), np.clip(high - values, 0, None)])
-            yerr = np.nan_to_num(yerr)
-            ax.bar(x + (k - (n - 1) / 2) * width, values, width, yerr=yerr, capsize=3, label=str(row["provider"]),
-                   color=_colour(k), error_kw={"elinewidth": 1})
-        ax.set_xticks(x, [m.plot for m in bars])
-        ax.set_ylabel("percent (CER: lower is better)")
-        # CER can pass 100 %: the axis grows with the data rather than cutting bars off
-        tallest = max((float(row[m.name]) * m.scale for row in rows for m in bars), default=0.0)
-        ax.set_ylim(0, max(105.0, tallest * 1.05))
-        ax.set_title("Headline metrics with 95% bootstrap intervals")
-        ax.grid(axis="y", alpha=0.3)
-        ax.legend(loc="upper right", fontsize="small")
-        fig.tight_layout()
+        units = [max(2.5, len(group)) for group, _ in panels] or [1]
+        width = max(8.0, 0.5 * sum(units) * max(1.6, 0.45 * n + 0.6) + 2)
+        fig = Figure(figsize=(width, 4.6), layout="constrained")
+        axes = fig.subplots(1, max(1, len(panels)), squeeze=False, gridspec_kw={"width_ratios": units})[0]
+        for ax, (group, title) in zip(axes, panels):
+            top = _bar_panel(ax, rows, group)
+            percent = all(m.percent for m in group)
+            if title.startswith("Higher"):
+                ax.set_ylim(0, max(105.0, top * 1.05))
+                ax.set_title(f"{title} (%)" if percent else title)
+            else:
+                # error rates: their own scale, so a CER of 14 % is not a sliver under a 100 % axis
+                ax.set_ylim(0, max(5.0, top * 1.15))
+                ax.set_title(f"{title} (%)" if percent else title)
+            ax.set_ylabel("percent" if percent else "value")
+        fig.suptitle("Headline metrics with 95% bootstrap intervals")
+        handles, labels = axes[0].get_legend_handles_labels()
+        if handles:
+            fig.legend(handles, labels, loc="outside lower center", ncol=min(len(labels), 4), fontsize="small",
+                       frameon=False)
         return _save(fig, path)
 
 
@@ -102,8 +134,9 @@ def iou_sweep(sweeps: Mapping[str, Sequence[Mapping[str, float]]], path: Path, f
 
 
 def distribution(values: Mapping[str, np.ndarray], path: Path, font_path: str | None, *, title: str,
-                 ylabel: str, log: bool = False) -> Path:
-    """Box plots with the individual values jittered on top, one box per provider."""
+                 ylabel: str, log: bool = False, mark: tuple[float, str] | None = None) -> Path:
+    """Box plots with the individual values jittered on top, one box per provider. ``mark`` is a
+    reference value and its note, drawn as a dashed line when some value reaches it (CER 100 %)."""
     with korean_text(font_path):
         labels = list(values)
         fig = Figure(figsize=(max(6.0, 1.6 * len(labels) + 2), 4))
@@ -116,6 +149,10 @@ def distribution(values: Mapping[str, np.ndarray], path: Path, font_path: str | 
         ax.set_xticks(np.arange(1, len(labels) + 1), labels, rotation=15 if len(labels) > 3 else 0)
         if log:
             ax.set_yscale("log")
+        if mark is not None and any(len(d) and np.nanmax(d) >= mark[0] for d in data):
+            ax.axhline(mark[0], color="#5b6570", linestyle="--", linewidth=1)
+            ax.annotate(mark[1], (0.99, mark[0]), xycoords=("axes fraction", "data"), xytext=(0, -3),
+                        textcoords="offset points", fontsize="small", color="#5b6570", ha="right", va="top")
         ax.set_title(title)
         ax.set_ylabel(ylabel)
         ax.grid(axis="y", alpha=0.3)
@@ -142,7 +179,7 @@ def breakdown_bars(title: str, rows: Sequence[Mapping[str, object]], metrics: Se
                 values = [100 * float(by_key[(provider, b)][metric]) if (provider, b) in by_key else 0.0
                           for b in buckets]
                 ax.bar(x + (k - (len(providers) - 1) / 2) * width, values, width, label=provider, color=_colour(k))
-            ax.set_xticks(x, [f"{b}\n({counts[b]} gt words)" for b in buckets])
+            ax.set_xticks(x, [f"{b}\n({counts[b]} gt word{'' if counts[b] == 1 else 's'})" for b in buckets])
             ax.set_ylabel(f"{label} (%)")
             ax.set_ylim(0, 105)
             ax.grid(axis="y", alpha=0.3)
