@@ -61,7 +61,7 @@ def headline_bars(rows: Sequence[Mapping[str, object]], path: Path, font_path: s
         width = 0.8 / n
         x = np.arange(len(bars))
         for k, row in enumerate(rows):
-            values = np.array([float(row[m.name]) for m in bars]) * scale
+            values = np.array([_or_nan(row[m.name]) for m in bars]) * scale  # NaN: no value, no bar
             low = np.array([_or_nan(row.get(f"{m.name}_ci_low")) for m in bars]) * scale
             high = np.array([_or_nan(row.get(f"{m.name}_ci_high")) for m in bars]) * scale
             yerr = np.vstack([np.clip(values - low, 0, None), np.clip(high - values, 0, None)])
@@ -71,7 +71,8 @@ def headline_bars(rows: Sequence[Mapping[str, object]], path: Path, font_path: s
         ax.set_xticks(x, [m.plot for m in bars])
         ax.set_ylabel("percent (CER: lower is better)")
         # CER can pass 100 %: the axis grows with the data rather than cutting bars off
-        tallest = max((float(row[m.name]) * m.scale for row in rows for m in bars), default=0.0)
+        tallest = max((v for row in rows for m in bars if not np.isnan(v := _or_nan(row[m.name]) * m.scale)),
+                      default=0.0)
         ax.set_ylim(0, max(105.0, tallest * 1.05))
         ax.set_title("Headline metrics with 95% bootstrap intervals")
         ax.grid(axis="y", alpha=0.3)
@@ -88,7 +89,7 @@ def iou_sweep(sweeps: Mapping[str, Sequence[Mapping[str, float]]], path: Path, f
         for ax, metric, title in ((axes[0], "det_hmean", "Detection hmean"), (axes[1], "e2e_hmean", "End-to-end hmean")):
             for k, (label, points) in enumerate(sweeps.items()):
                 pts = sorted(points, key=lambda p: p["iou"])
-                ax.plot([p["iou"] for p in pts], [100 * p[metric] for p in pts], marker="o", label=label,
+                ax.plot([p["iou"] for p in pts], [100 * _or_nan(p[metric]) for p in pts], marker="o", label=label,
                         color=_colour(k))
             ax.set_title(title)
             ax.set_xlabel("IoU threshold (pair must be above it)")
@@ -139,7 +140,7 @@ def breakdown_bars(title: str, rows: Sequence[Mapping[str, object]], metrics: Se
         by_key = {(str(r["provider"]), str(r["bucket"])): r for r in rows}
         for ax, (metric, label) in zip(axes, metrics):
             for k, provider in enumerate(providers):
-                values = [100 * float(by_key[(provider, b)][metric]) if (provider, b) in by_key else 0.0
+                values = [100 * _or_nan(by_key[(provider, b)][metric]) if (provider, b) in by_key else 0.0
                           for b in buckets]
                 ax.bar(x + (k - (len(providers) - 1) / 2) * width, values, width, label=provider, color=_colour(k))
             ax.set_xticks(x, [f"{b}\n({counts[b]} gt words)" for b in buckets])
