@@ -138,13 +138,19 @@ def _e2e_hmean(c: Counts) -> float:
 
 def worst_images(evaluation: Evaluation, n: int) -> list[int]:
     """Indices of the ``n`` worst images: lowest end-to-end hmean, then most errors, then stem.
-    Images with neither gt words nor predictions are perfect by definition and never listed."""
+    Images with neither gt words nor predictions are perfect by definition and never listed.
+    Predictions without geometry have no box to judge: their worst images have the highest page CER."""
+    boxes = has_boxes(evaluation)
     candidates = []
     for i, image in enumerate(evaluation.images):
         c = image.counts[0]
-        if c.gt_care == 0 and c.pred_care == 0 and image.status == "ok":
+        if boxes and c.gt_care == 0 and c.pred_care == 0 and image.status == "ok":
             continue
-        candidates.append((_e2e_hmean(c), -image_errors(c), image.stem, i))
+        if boxes:
+            candidates.append((_e2e_hmean(c), -image_errors(c), image.stem, i))
+        else:
+            cer = flat_scores(image.page)["page_cer"]
+            candidates.append((cer is None, -(cer or 0.0), 0, image.stem, i))
     return [i for *_, i in sorted(candidates)[:max(0, n)]]
 
 
@@ -374,9 +380,15 @@ def worst_html(k: int, run: ProviderRun, worst: Sequence[int], inputs: ReportInp
         image = run.evaluation.images[i]
         c = image.counts[0]
         s = flat_scores(c)
-        hmean = "–" if s["e2e_hmean"] is None else f'{_pct(s["e2e_hmean"])}%'
-        caption = (f'<a href="#row-p{k}-i{i}">{_e(image.stem)}</a>: e2e hmean {hmean}, '
-                   f'{c.gt_care - c.tp} missed, {c.pred_care - c.tp} false, {c.tp - c.correct} wrong text'
+        page_cer = flat_scores(image.page)["page_cer"]
+        page = "" if page_cer is None else f", page CER {_pct(page_cer)}%"
+        if s["e2e_hmean"] is None and c.no_geometry and not c.pred_care + c.pred_discarded:
+            what = f"no geometry ({c.no_geometry} items){page}"
+        else:
+            hmean = "–" if s["e2e_hmean"] is None else f'{_pct(s["e2e_hmean"])}%'
+            what = (f'e2e hmean {hmean}{page}, {c.gt_care - c.tp} missed, {c.pred_care - c.tp} false, '
+                    f'{c.tp - c.correct} wrong text')
+        caption = (f'<a href="#row-p{k}-i{i}">{_e(image.stem)}</a>: {what}'
                    + (f" ({_e(image.status)}: {_e(image.error or '')})" if image.status != "ok" else ""))
         picture = ""
         path = (inputs.images or {}).get(image.stem)
