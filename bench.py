@@ -58,6 +58,12 @@ MinScoreOption = Annotated[Optional[float], typer.Option("--min-score", min=0.0,
                                                          help="Drop predictions whose confidence is below this first.")]
 
 
+class Protocol(str, Enum):
+    iou = "iou"
+    cleval = "cleval"
+    both = "both"
+
+
 def _text_options(ignore_case: bool, ignore_space: bool, ignore_punct: bool, icdar15: bool) -> Any:
     from eval.text import TextOptions
 
@@ -73,7 +79,11 @@ def eval_command(
                                            "folder/zip of res_<stem>.txt files. The format is read from the content."),
     txt_gt_dir: GtDirOption = ...,
     out: Optional[Path] = typer.Option(None, "--out", metavar="DIR",
-                                       help="Write summary.json, per_image.csv, matches.csv and sweep.csv here."),
+                                       help="Write summary.json, per_image.csv, matches.csv and sweep.csv here "
+                                            "(the last two with the IoU protocol)."),
+    protocol: Protocol = typer.Option(Protocol.iou, "--protocol",
+                                      help="Box protocol(s) to score: iou (word boxes matched by IoU), cleval "
+                                           "(character level, docs/cleval.md) or both. Page-text metrics always."),
     iou: list[float] = typer.Option([0.5], "--iou", help="IoU threshold (a pair must be strictly above it). "
                                                        "Repeat for a sweep; the first one is the headline."),
     ignore_text: IgnoreTextOption = [], skip_bad_lines: SkipBadLinesOption = False,
@@ -83,18 +93,21 @@ def eval_command(
 ) -> None:
     """Score one provider's predictions against ground truth (detection, recognition, end to end).
 
-    Matching is one-to-one by polygon IoU; the full protocol is in the README. Nothing is
-    written unless every input reads cleanly (exit code 2 otherwise).
+    By default matching is one-to-one by polygon IoU; --protocol cleval scores characters
+    (CLEval) instead, --protocol both does both. Page-text metrics (boxes ignored) come with
+    every protocol. The full protocol is in the README. Nothing is written unless every input
+    reads cleanly (exit code 2 otherwise).
     """
     from adapters.core.progress import progress_bar
 
     from adapters.providers.results import load_results
     from eval.evaluate import evaluate
     from eval.inputs import read_eval_inputs
-    from reports.eval_tables import format_table, write_evaluation
+    from reports.eval_tables import format_table, write_evaluation, written_files
 
     inputs = read_eval_inputs(txt_gt_dir, iou, ignore_text=ignore_text, skip_bad_lines=skip_bad_lines,
-                              text=_text_options(ignore_case, ignore_space, ignore_punct, icdar15), min_score=min_score)
+                              text=_text_options(ignore_case, ignore_space, ignore_punct, icdar15), min_score=min_score,
+                              protocol=protocol.value)
     results = load_results(api_res_json)
     with progress_bar(total=len(inputs.gt), desc="evaluating", unit="img", leave=False,
                       enabled=progress, min_items=500) as bar:
@@ -104,7 +117,7 @@ def eval_command(
         typer.echo(f"skipped {len(inputs.bad_lines)} malformed gt line(s)")
     if out is not None:
         write_evaluation(out, evaluation, results.provider, inputs.provenance(api_res_json))
-        typer.echo(f"wrote {out}/summary.json, per_image.csv, matches.csv, sweep.csv")
+        typer.echo(f"wrote {out}/{', '.join(written_files(evaluation))}")
 
 
 ProviderName = Enum("ProviderName", {name: name for name in registry.names()}, type=str)
@@ -263,8 +276,9 @@ def report_command(
 ) -> None:
     """Compare providers: comparison.csv, breakdowns, plots and one self-contained report.html.
 
-    Every provider is evaluated with the same protocol (the one of `bench eval`, README
-    "Protocol"); the numbers in comparison.csv equal `bench eval` on the same inputs.
+    Every provider is evaluated with the same protocols (those of `bench eval --protocol both`:
+    IoU, CLEval and page text; README "Protocol"); the numbers in comparison.csv equal
+    `bench eval --protocol both` on the same inputs.
     """
     from eval.inputs import read_eval_inputs
     from reports.eval_tables import check_out_dir
@@ -273,7 +287,8 @@ def report_command(
 
     check_out_dir(out)
     inputs = read_eval_inputs(txt_gt_dir, [*iou, *SWEEP], ignore_text=ignore_text, skip_bad_lines=skip_bad_lines,
-                              text=_text_options(ignore_case, ignore_space, ignore_punct, icdar15), min_score=min_score)
+                              text=_text_options(ignore_case, ignore_space, ignore_punct, icdar15), min_score=min_score,
+                              protocol="both")
     request = ReportRequest(results=results, out=out, images=images, categories=categories, title=title,
                             resamples=bootstrap, seed=seed, worst=worst, progress=progress)
     for line in summary_lines(make_report(request, inputs, echo=typer.echo), inputs.options.thresholds[0]):

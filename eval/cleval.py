@@ -87,9 +87,9 @@ class ClevalCounts:
     num_char_overlapped: int = 0
 
     def __add__(self, other: ClevalCounts) -> ClevalCounts:
-        if not isinstance(other, ClevalCounts):
+        if type(other) is not type(self):  # a subclass (eval.metrics.ClevalTableCounts) adds only its own kind
             return NotImplemented
-        return ClevalCounts(**{f.name: getattr(self, f.name) + getattr(other, f.name) for f in fields(self)})
+        return type(self)(**{f.name: getattr(self, f.name) + getattr(other, f.name) for f in fields(self)})
 
     def __radd__(self, other: Any) -> ClevalCounts:
         """Lets ``sum(counts)`` start from 0."""
@@ -517,6 +517,15 @@ _QUAD_LINE = re.compile(r"^" + r"\s*(-?[0-9]+)\s*," * 8 + r"(.*)$")
 _QUOTED = re.compile(r'^\s*"(.*)"\s*$')
 
 
+def unquote(text: str) -> str:
+    """A text as the package reads it from a line: ``"..."`` unquoted, ``\\"`` and ``\\\\`` unescaped."""
+    if '"' in text:
+        quoted = _QUOTED.match(text)
+        if quoted is not None:
+            return quoted.group(1).replace("\\\\", "\\").replace('\\"', '"')
+    return text
+
+
 def parse_quad_lines(content: str) -> tuple[np.ndarray, list[str]]:
     """``x1,y1,...,x4,y4,text`` lines (ICDAR 2015 / the package's default format).
 
@@ -540,10 +549,6 @@ def parse_quad_lines(content: str) -> tuple[np.ndarray, list[str]]:
                 raise ValueError(f"not an x1,y1,...,x4,y4,text line: {line!r}")
             groups = match.groups()
             head, text = list(groups[:8]), groups[8]
-        if '"' in text:
-            quoted = _QUOTED.match(text)
-            if quoted is not None:
-                text = quoted.group(1).replace("\\\\", "\\").replace('\\"', '"')
         numbers += head
-        texts.append(text)
+        texts.append(unquote(text))
     return np.array(numbers, dtype=np.float64).reshape(-1, 4, 2), texts

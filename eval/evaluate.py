@@ -8,13 +8,15 @@ from __future__ import annotations
 import gc
 import logging
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 from adapters.core.schema import ImageResult, Item
 from eval.geometry import make_polygons
 from eval.matching import discarded_by_dont_care, greedy_match, overlaps
-from eval.metrics import Counts
+from eval.metrics import ClevalTableCounts, Counts
+from eval.page_text import CerVariantCounts, PageTextCounts
+from eval.protocols import BOTH, CLEVAL, IOU, PROTOCOLS, cleval_counts, page_counts
 from eval.text import TextOptions, decompose_jamo, edit_distance, normalize, normalized_texts_match
 from gt.reader import Word
 
@@ -32,6 +34,19 @@ class EvalOptions:
     thresholds: tuple[float, ...] = (DEFAULT_IOU,)
     text: TextOptions = TextOptions()
     min_score: float | None = None
+    protocol: str = IOU  # which box protocols are reported: iou, cleval or both (page text always is)
+
+    def __post_init__(self) -> None:
+        if self.protocol not in PROTOCOLS:
+            raise ValueError(f"protocol must be one of {', '.join(PROTOCOLS)}, got {self.protocol!r}")
+
+    @property
+    def reports_iou(self) -> bool:
+        return self.protocol in (IOU, BOTH)
+
+    @property
+    def reports_cleval(self) -> bool:
+        return self.protocol in (CLEVAL, BOTH)
 
 
 @dataclass(frozen=True)
@@ -58,6 +73,14 @@ class ImageEvaluation:
     counts: tuple[Counts, ...]  # one per threshold, in EvalOptions.thresholds order
     rows: list[MatchRow] = field(default_factory=list)  # at the first threshold
     error: str | None = None
+    page: PageTextCounts = PageTextCounts()  # page text, always
+    cer: CerVariantCounts = CerVariantCounts()  # the page CER by kind of error, always
+    cleval: ClevalTableCounts | None = None  # when the protocol includes CLEval
+
+    def families(self, k: int = 0, iou: bool = True) -> tuple[Any, ...]:
+        """The counts of every metric family computed for this image, in table order: the IoU
+        protocol's at threshold ``k`` (unless ``iou`` is False), CLEval's, page text's."""
+        return tuple(c for c in (self.counts[k] if iou else None, self.cleval, self.page, self.cer) if c is not None)
 
 
 @dataclass
@@ -72,6 +95,19 @@ class Evaluation:
         for image in self.images:
             total = total + image.counts[k]
         return total
+
+    def family_totals(self, k: int = 0) -> tuple[Any, ...]:
+        """Every reported family's counts summed over all images (``ImageEvaluation.families``;
+        the IoU protocol's at threshold ``k`` when the protocol reports it)."""
+        iou = self.options.reports_iou
+        if not self.images:
+            return tuple(c for c in (Counts() if iou else None,
+                                     ClevalTableCounts() if self.options.reports_cleval else None,
+                                     PageTextCounts(), CerVariantCounts()) if c is not None)
+        sums = list(self.images[0].families(k, iou))
+        for image in self.images[1:]:
+            sums = [a + b for a, b in zip(sums, image.families(k, iou))]
+        return tuple(sums)
 
 
 def _pred_row(stem: str, kind: str, index: int, item: Item, **extra: object) -> MatchRow:
@@ -89,9 +125,13 @@ class _Image:
     care: list[Word]
     dont_care: list[Word]
     scored: list[int]  # indices into items of predictions with geometry that passed --min-score
+    unplaced: list[int]  # indices into items of predictions without geometry that passed --min-score
     below: int
-    no_geometry: int
     rows: list[MatchRow]
+
+    @property
+    def no_geometry(self) -> int:
+        return len(self.unplaced)
 
 
 def _prepare(stem: str, words: Sequence[Word], result: ImageResult | None, options: EvalOptions) -> _Image:
@@ -101,18 +141,19 @@ def _prepare(stem: str, words: Sequence[Word], result: ImageResult | None, optio
     dont_care = [w for w in words if not w.care]
     rows = [MatchRow(stem, "dont_care", gt_line=w.line, gt_text=w.text) for w in dont_care]
     scored: list[int] = []
-    below = no_geometry = 0
+    unplaced: list[int] = []
+    below = 0
     for index, item in enumerate(items):
         if options.min_score is not None and item.confidence is not None and item.confidence < options.min_score:
             below += 1
             rows.append(_pred_row(stem, "below_min_score", index, item))
         elif item.polygon is None:
-            no_geometry += 1
+            unplaced.append(index)
             rows.append(_pred_row(stem, "no_geometry", index, item))
         else:
             scored.append(index)
     return _Image(stem, status, result.error if status == "error" else None, items, care, dont_care,
-                  scored, below, no_geometry, rows)
+                  scored, unplaced, below, rows)
 
 
 def _groups(sizes: Sequence[int]) -> np.ndarray:
@@ -129,6 +170,7 @@ def evaluate_batch(
     and no pair ever crosses images, so the result equals scoring each image alone.
     """
     images = [_prepare(stem, words, result, options) for stem, words, result in entries]
+    all_words = [words for _, words, _ in entries]
     n = len(images)
     care = [w for im in images for w in im.care]
     care_group = _groups([len(im.care) for im in images])
@@ -140,9 +182,11 @@ def evaluate_batch(
     discarded = discarded_by_dont_care(
         pred_geoms, make_polygons([w.points for im in images for w in im.dont_care]), pred_group, dont_care_group)
     kept = np.flatnonzero(~discarded)
+    dropped: list[set[int]] = [set() for _ in range(n)]  # item indices discarded by a don't-care region
     for d in np.flatnonzero(discarded).tolist():
         k, i = pred_ref[d]
         images[k].rows.append(_pred_row(images[k].stem, "discarded", i, images[k].items[i]))
+        dropped[k].add(i)
     ov = overlaps(make_polygons([w.points for w in care]), pred_geoms[kept], care_group, pred_group[kept])
 
     gt_norm = [normalize(w.text, options.text) for w in care]
@@ -203,8 +247,14 @@ def evaluate_batch(
                 images_with_care=int(care_count[k] > 0),
                 accuracy_sum=correct / care_count[k] if care_count[k] else 0.0,
             ))
-    return [ImageEvaluation(im.stem, im.status, tuple(per_image[k]), im.rows, im.error)
-            for k, im in enumerate(images)]
+    out = []
+    for k, im in enumerate(images):  # the other families score the predictions sorted out above
+        counted = sorted([i for i in im.scored if i not in dropped[k]] + im.unplaced)
+        page, cer = page_counts(im.care, im.items, counted, options.text)
+        cleval = (cleval_counts(all_words[k], im.items, im.scored, im.no_geometry, options.text)
+                  if options.reports_cleval else None)
+        out.append(ImageEvaluation(im.stem, im.status, tuple(per_image[k]), im.rows, im.error, page, cer, cleval))
+    return out
 
 
 def evaluate_image(

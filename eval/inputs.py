@@ -14,6 +14,7 @@ from typing import Any, Iterable, Sequence
 
 from adapters.core.errors import InputError
 from eval.evaluate import EvalOptions, parse_thresholds
+from eval.protocols import IOU
 from eval.text import TextOptions
 from gt.reader import DONT_CARE, Annotations, BadLine, Word, read_annotations
 
@@ -46,18 +47,18 @@ class EvalInputs:
 
 def read_eval_inputs(gt_dir: Path | None, iou: Iterable[float], *, ignore_text: Sequence[str] = (),
                      skip_bad_lines: bool = False, text: TextOptions = TextOptions(),
-                     min_score: float | None = None) -> EvalInputs:
-    """Check the thresholds (the first is the headline), then read the gt folder or zip.
+                     min_score: float | None = None, protocol: str = IOU) -> EvalInputs:
+    """Check the thresholds (the first is the headline) and the protocol, then read the gt folder or zip.
 
-    A bad threshold, a malformed gt line (unless ``skip_bad_lines``) or a gt without any
-    ``.txt`` file is an ``InputError``: nothing is scored on inputs that did not read cleanly.
+    A bad threshold or protocol name, a malformed gt line (unless ``skip_bad_lines``) or a gt
+    without any ``.txt`` file is an ``InputError``: nothing is scored on inputs that did not read
+    cleanly.
     Each skipped line is logged, since the warning is the only trace of a word left out.
     """
     try:
-        thresholds = parse_thresholds(iou)
+        options = EvalOptions(thresholds=parse_thresholds(iou), text=text, min_score=min_score, protocol=protocol)
     except ValueError as exc:
         raise InputError(str(exc)) from None
-    options = EvalOptions(thresholds=thresholds, text=text, min_score=min_score)
     markers = (DONT_CARE, *ignore_text)
     if gt_dir is None:
         return EvalInputs(options, dont_care_markers=markers)

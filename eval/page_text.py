@@ -64,20 +64,12 @@ def reading_order(polygons_or_none: Sequence) -> list[int]:
     (``None`` or no points) follow in the order given. The same rule serves ground truth and
     predictions, so neither side is favoured.
     """
-    placed, unplaced = [], []
-    boxes = []
-    for index, polygon in enumerate(polygons_or_none):
-        points = _points_or_none(polygon)
-        if points is None:
-            unplaced.append(index)
-            continue
-        placed.append(index)
-        boxes.append((points[:, 0].min(), points[:, 1].min(), points[:, 0].max(), points[:, 1].max()))
+    placed, unplaced, bounds = _bounds(polygons_or_none)
     if not placed:
         return unplaced
-    bounds = np.array(boxes, dtype=np.float64)
-    centre_x = (bounds[:, 0] + bounds[:, 2]) / 2
-    centre_y = (bounds[:, 1] + bounds[:, 3]) / 2
+    centre_x = ((bounds[:, 0] + bounds[:, 2]) / 2).tolist()
+    centre_y = ((bounds[:, 1] + bounds[:, 3]) / 2).tolist()
+    tops, bottoms = bounds[:, 1].tolist(), bounds[:, 3].tolist()
     order = np.lexsort((np.arange(len(placed)), centre_x, centre_y))
     lines: list[list[int]] = []
     top = bottom = 0.0
@@ -86,11 +78,33 @@ def reading_order(polygons_or_none: Sequence) -> list[int]:
             lines[-1].append(k)
         else:
             lines.append([k])
-            top, bottom = bounds[k, 1], bounds[k, 3]
+            top, bottom = tops[k], bottoms[k]
     ordered = []
     for line in lines:
         ordered += [placed[k] for k in sorted(line, key=lambda k: (centre_x[k], k))]
     return ordered + unplaced
+
+
+def _bounds(polygons_or_none: Sequence) -> tuple[list[int], list[int], np.ndarray]:
+    """(indices with geometry, indices without, their axis-aligned bounds ``(n, 4)``: x0 y0 x1 y1)."""
+    if len(polygons_or_none) and all(p is not None for p in polygons_or_none):
+        try:  # the usual case, every item with as many points: one conversion
+            points = np.asarray(polygons_or_none, dtype=np.float64)
+        except (ValueError, TypeError):
+            points = None
+        if (points is not None and points.ndim == 3 and points.shape[1] > 0 and points.shape[2] == 2
+                and np.isfinite(points).all()):
+            bounds = np.concatenate([points.min(axis=1), points.max(axis=1)], axis=1)
+            return list(range(len(points))), [], bounds
+    placed, unplaced, boxes = [], [], []
+    for index, polygon in enumerate(polygons_or_none):
+        points = _points_or_none(polygon)
+        if points is None:
+            unplaced.append(index)
+            continue
+        placed.append(index)
+        boxes.append((points[:, 0].min(), points[:, 1].min(), points[:, 0].max(), points[:, 1].max()))
+    return placed, unplaced, np.array(boxes, dtype=np.float64).reshape(-1, 4)
 
 
 def _points_or_none(polygon: Any) -> np.ndarray | None:
@@ -236,12 +250,49 @@ class CerVariants(_Addable):
     casefold: CerCounts = CerCounts()
     jamo: CerCounts = CerCounts()
 
+    def flat(self) -> CerVariantCounts:
+        """The same numbers as one flat dataclass of counts (what the metric table and the bootstrap read)."""
+        values: dict[str, int] = {}
+        for f in fields(self):
+            counts = getattr(self, f.name)
+            values[f"{f.name}_distance"], values[f"{f.name}_length"] = counts.distance, counts.length
+        return CerVariantCounts(**values)
+
+
+@dataclass(frozen=True)
+class CerVariantCounts(_Addable):
+    """``CerVariants`` flattened: ``<variant>_distance`` and ``<variant>_length`` for each variant."""
+
+    no_space_distance: int = 0
+    no_space_length: int = 0
+    spaced_distance: int = 0
+    spaced_length: int = 0
+    no_punct_distance: int = 0
+    no_punct_length: int = 0
+    casefold_distance: int = 0
+    casefold_length: int = 0
+    jamo_distance: int = 0
+    jamo_length: int = 0
+
 
 _SPACES = re.compile(r"\s+")
 
 
+class _DropPunctuation(dict):
+    """A ``str.translate`` table that deletes punctuation (Unicode category P*), filled as
+    characters are met."""
+
+    def __missing__(self, code: int) -> int | None:
+        value = None if unicodedata.category(chr(code)).startswith("P") else code
+        self[code] = value
+        return value
+
+
+_DROP_PUNCTUATION = _DropPunctuation()
+
+
 def _without_punct(text: str) -> str:
-    return "".join(ch for ch in text if not unicodedata.category(ch).startswith("P"))
+    return text.translate(_DROP_PUNCTUATION)
 
 
 def _cer_counts(gt: str, pred: str) -> CerCounts:

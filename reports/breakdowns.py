@@ -201,6 +201,7 @@ WORD_RULES: dict[str, tuple[WordRule, tuple[str, ...]]] = {
     "size": (lambda o, _opt: size_bucket(box_size(o.word.points)), tuple(label for _, _, label in SIZE_BUCKETS)),
 }
 
+WORD_METRICS = ("det_recall", "e2e_recall", "rec_accuracy_matched", "rec_cer")  # the word breakdowns' metrics
 WORD_COLUMNS = ("provider", "bucket", "gt_words", "matched", "correct", "det_recall", "e2e_recall",
                 "rec_accuracy_matched", "rec_cer")
 CATEGORY_COLUMNS = ("provider", "bucket", "images", "gt_words", "pred_care", "matched", "correct",

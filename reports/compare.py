@@ -23,14 +23,13 @@ from adapters.core.errors import InputError
 from adapters.providers.results import load_results
 from adapters.core.schema import ResultSet
 from eval.evaluate import EvalOptions, Evaluation
-from eval.metrics import Counts, flat_scores, names, scores_of
+from eval.metrics import count_types, flat_scores, names, scores_of
 from reports.csv_files import write_csv
 from reports.eval_tables import SUMMARY_FILE
 from reports.prices import Price, price_for
 
 log = logging.getLogger("bench")
 
-COUNT_FIELDS = tuple(f.name for f in fields(Counts))
 DEFAULT_RESAMPLES = 1000
 DEFAULT_SEED = 0
 CI_LEVEL = 0.95
@@ -227,16 +226,33 @@ def latency_summary(latencies: np.ndarray | None) -> dict[str, float | int | Non
 
 # --- scores and bootstrap ----------------------------------------------------------------------
 
+def count_columns() -> list[tuple[type, str]]:
+    """The columns of ``count_matrix``: every field of every family's counts, in table order."""
+    return [(t, f.name) for t in count_types() for f in fields(t)]
+
+
 def count_matrix(evaluation: Evaluation, k: int = 0) -> np.ndarray:
-    """Per-image counts at threshold ``k``: one row per image, one column per ``Counts`` field."""
-    return np.array([[getattr(image.counts[k], name) for name in COUNT_FIELDS] for image in evaluation.images],
-                    dtype=float).reshape(len(evaluation.images), len(COUNT_FIELDS))
+    """Per-image counts at threshold ``k``: one row per image, one column per ``count_columns()``
+    entry; the columns of a family the evaluation did not compute (CLEval under the IoU protocol
+    alone) are NaN, so its metrics have no value."""
+    columns = count_columns()
+    rows = []
+    for image in evaluation.images:
+        given = {type(c): c for c in image.families(k)}
+        rows.append([getattr(given[t], name) if t in given else np.nan for t, name in columns])
+    return np.array(rows, dtype=float).reshape(len(evaluation.images), len(columns))
 
 
 def metrics_from_sums(sums: np.ndarray) -> dict[str, np.ndarray]:
-    """``flat_scores`` for many count sums at once (rows of ``sums`` are ``Counts`` vectors):
+    """``flat_scores`` for many count sums at once (rows of ``sums`` are ``count_matrix`` rows):
     the table's own formulas, on columns of numbers."""
-    return scores_of({name: sums[..., i] for i, name in enumerate(COUNT_FIELDS)}, Counts)
+    by_type: dict[type, dict[str, np.ndarray]] = {}
+    for i, (counts_type, name) in enumerate(count_columns()):
+        by_type.setdefault(counts_type, {})[name] = sums[..., i]
+    scores: dict[str, np.ndarray] = {}
+    for counts_type, values in by_type.items():
+        scores.update(scores_of(values, counts_type))
+    return scores
 
 
 def bootstrap_weights(n_images: int, resamples: int, seed: int) -> Iterator[np.ndarray]:
@@ -256,18 +272,26 @@ def bootstrap_weights(n_images: int, resamples: int, seed: int) -> Iterator[np.n
 
 def bootstrap(matrix: np.ndarray, resamples: int = DEFAULT_RESAMPLES, seed: int = DEFAULT_SEED,
               level: float = CI_LEVEL) -> dict[str, tuple[float, float]]:
-    """Percentile intervals of every headline metric over image resamples."""
+    """Percentile intervals of every headline metric over image resamples.
+
+    A resample whose denominator is empty gives the metric no value (NaN): the percentiles are
+    taken over the resamples that have one, and an interval with none at all is NaN ("–")."""
     n = matrix.shape[0]
     if n == 0 or resamples <= 0:
         return {name: (float("nan"), float("nan")) for name in names()}
     draws: dict[str, list[np.ndarray]] = {name: [] for name in names()}
     for weights in bootstrap_weights(n, resamples, seed):
         for name, values in metrics_from_sums(weights @ matrix).items():
-            draws[name].append(values)
+            draws[name].append(np.asarray(values, dtype=float))
     tail = (1.0 - level) / 2 * 100
     out = {}
     for name, blocks in draws.items():
-        low, high = np.percentile(np.concatenate(blocks), [tail, 100 - tail])
+        values = np.concatenate(blocks)
+        values = values[~np.isnan(values)]
+        if not len(values):
+            out[name] = (float("nan"), float("nan"))
+            continue
+        low, high = np.percentile(values, [tail, 100 - tail])
         out[name] = (float(low), float(high))
     return out
 
@@ -295,13 +319,14 @@ class Comparison:
 def comparison_row(run: ProviderRun, interval: Mapping[str, tuple[float, float]], price: Price) -> dict[str, Any]:
     assert run.evaluation is not None
     total = run.evaluation.totals(0)
-    scores = flat_scores(total)
+    scores = flat_scores(*run.evaluation.family_totals(0))
     row: dict[str, Any] = {"provider": run.label, "engine": run.provider, "source": str(run.source),
                            "images": total.images, "gt_care": total.gt_care, "pred_care": total.pred_care,
                            "missing_predictions": total.missing_predictions, "errors": total.errors}
     for name in names():
         low, high = interval.get(name, (float("nan"), float("nan")))
-        row[name] = float(scores[name])
+        value = scores.get(name)  # None: no value (empty denominator, or a family not computed)
+        row[name] = None if value is None else float(value)
         # No interval (--bootstrap 0, or no images) is an empty cell, not "nan".
         row[f"{name}_ci_low"] = None if np.isnan(low) else low
         row[f"{name}_ci_high"] = None if np.isnan(high) else high

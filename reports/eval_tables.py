@@ -12,7 +12,8 @@ from typing import Any, Iterable, Mapping
 
 from adapters.core.errors import InputError
 from eval.evaluate import Evaluation, MatchRow
-from eval.metrics import flat_scores, metrics, summary
+from eval.metrics import IMAGE_COUNTS, SUMMARY_COUNTS, Counts, Metric, blocks, count_columns, family, flat_scores, metrics
+from eval.protocols import cleval_options
 from reports.csv_files import write_csv
 
 SUMMARY_FILE = "summary.json"
@@ -22,38 +23,46 @@ SWEEP_FILE = "sweep.csv"
 
 
 def summary_document(evaluation: Evaluation, provider: str, extra: dict[str, Any] | None = None) -> dict[str, Any]:
-    """``summary.json``: headline numbers at the first threshold, plus how they were made."""
+    """``summary.json``: headline numbers (the IoU protocol's at the first threshold), plus how they were made.
+
+    The blocks are those of the families the protocol reports (``ImageEvaluation.families``):
+    the IoU protocol's ``detection``, ``end_to_end``, ``recognition``, then ``cleval``, then
+    ``page_text`` (always)."""
     options = evaluation.options
+    total = evaluation.totals(0)
+    protocol: dict[str, Any] = {"thresholds": list(options.thresholds)} if options.reports_iou else {}
+    protocol.update({"min_score": options.min_score, "text": asdict(options.text), "unicode_normalization": "NFC"})
+    if options.reports_cleval:
+        protocol["cleval"] = asdict(cleval_options(options.text))
     doc = {
         "provider": provider,
-        "iou": options.thresholds[0],
-        **summary(evaluation.totals(0)),
+        **({"iou": options.thresholds[0]} if options.reports_iou else {}),
+        **{name: getattr(total, name) for name in SUMMARY_COUNTS},
+        **blocks(*evaluation.family_totals(0)),
         "unknown_predictions": len(evaluation.unknown_predictions),
-        "protocol": {
-            "thresholds": list(options.thresholds),
-            "min_score": options.min_score,
-            "text": asdict(options.text),
-            "unicode_normalization": "NFC",
-        },
+        "protocol": protocol,
     }
     doc.update(extra or {})
     return doc
 
 
 def per_image_rows(evaluation: Evaluation) -> list[dict[str, Any]]:
+    """One row per image: its counts of every protocol, then each reported family's counts and scores."""
     rows = []
+    iou = evaluation.options.reports_iou
     for image in evaluation.images:
         counts = image.counts[0]
         row: dict[str, Any] = {"image": image.stem, "status": image.status, "error": image.error or ""}
-        row.update({f.name: getattr(counts, f.name) for f in fields(counts)
-                    if f.name not in ("images", "accuracy_sum", "images_with_care",
-                                      "missing_predictions", "errors")})
-        row.update(flat_scores(counts))
+        row.update({name: getattr(counts, name) for name in IMAGE_COUNTS})
+        for family_counts in image.families(0, iou):
+            row.update(count_columns(family_counts))
+            row.update(flat_scores(family_counts))
         rows.append(row)
     return rows
 
 
 def sweep_rows(evaluation: Evaluation) -> list[dict[str, Any]]:
+    """One row per IoU threshold: the IoU protocol's counts and scores."""
     rows = []
     for k, threshold in enumerate(evaluation.options.thresholds):
         counts = evaluation.totals(k)
@@ -90,14 +99,34 @@ def write_evaluation(out: Path, evaluation: Evaluation, provider: str, extra: di
     (out / SUMMARY_FILE).write_text(json.dumps(doc, ensure_ascii=False, indent=2), encoding="utf-8")
     per_image = per_image_rows(evaluation)
     write_csv(out / PER_IMAGE_FILE, per_image, list(per_image[0]) if per_image else ["image"])
-    write_csv(out / MATCHES_FILE, match_rows(evaluation), [f.name for f in fields(MatchRow)])
-    sweep = sweep_rows(evaluation)
-    write_csv(out / SWEEP_FILE, sweep, list(sweep[0]))
+    if evaluation.options.reports_iou:  # matches and the sweep are the IoU protocol's
+        write_csv(out / MATCHES_FILE, match_rows(evaluation), [f.name for f in fields(MatchRow)])
+        sweep = sweep_rows(evaluation)
+        write_csv(out / SWEEP_FILE, sweep, list(sweep[0]))
     return doc
 
 
+def written_files(evaluation: Evaluation) -> list[str]:
+    """The files ``write_evaluation`` writes for this evaluation's protocol."""
+    return [SUMMARY_FILE, PER_IMAGE_FILE, *((MATCHES_FILE, SWEEP_FILE) if evaluation.options.reports_iou else ())]
+
+
+def shown(m: Metric, value: Any) -> str:
+    """A metric's value as the terminal shows it: scaled, two decimals; "–" when it has none."""
+    if value is None or value != value:  # None, or NaN
+        return "–"
+    return f"{m.scale * value:.2f}"
+
+
+def _columns(header: list[str], body: list[list[str]]) -> list[str]:
+    widths = [max(len(h), *(len(r[i]) for r in body)) for i, h in enumerate(header)]
+    return ["  ".join(h.rjust(w) for h, w in zip(header, widths)),
+            *("  ".join(c.rjust(w) for c, w in zip(r, widths)) for r in body)]
+
+
 def format_table(evaluation: Evaluation, provider: str) -> str:
-    """A plain-text table of the headline numbers at every threshold, for the terminal."""
+    """Plain-text tables of the headline numbers, for the terminal: the IoU protocol's at every
+    threshold (when reported), then one line for each other family (CLEval, page text, ...)."""
     total = evaluation.totals(0)
     lines = [
         f"provider {provider}: {total.images} images, {total.gt_care} gt words "
@@ -107,18 +136,21 @@ def format_table(evaluation: Evaluation, provider: str) -> str:
         + (f", below min score {total.below_min_score}" if total.below_min_score else ""),
         "",
     ]
-    shown = [m for m in metrics() if m.terminal]
-    header = ["IoU", *(m.terminal for m in shown)]
-    body = []
-    for row in sweep_rows(evaluation):
-        body.append([f"{row['iou']:.2f}"] + [f"{m.scale * row[m.name]:.2f}" for m in shown])
-    widths = [max(len(h), *(len(r[i]) for r in body)) for i, h in enumerate(header)]
-    lines.append("  ".join(h.rjust(w) for h, w in zip(header, widths)))
-    lines.extend("  ".join(c.rjust(w) for c, w in zip(r, widths)) for r in body)
-    lines.append("(percent; acc = correct / gt words, acc|m = correct / matched, CER over matched pairs)")
+    if evaluation.options.reports_iou:
+        iou_metrics = [m for m in metrics(Counts) if m.terminal]
+        body = [[f"{row['iou']:.2f}"] + [shown(m, row[m.name]) for m in iou_metrics] for row in sweep_rows(evaluation)]
+        lines += _columns(["IoU", *(m.terminal for m in iou_metrics)], body)
+        lines.append("(percent; acc = correct / gt words, acc|m = correct / matched, CER over matched pairs)")
+    for counts in evaluation.family_totals(0):
+        if isinstance(counts, Counts):
+            continue
+        entries = [m for m in metrics(type(counts)) if m.terminal]
+        scores = flat_scores(counts)
+        lines += [""] * (lines[-1] != "") + [f"{family(type(counts)).title} (percent):"]
+        lines += _columns([m.terminal for m in entries], [[shown(m, scores[m.name]) for m in entries]])
     return "\n".join(lines)
 
 
 def brief(scores: Mapping[str, Any]) -> str:
     """The metrics marked ``brief`` as one line of text ("det H 30.16, e2e H 19.96, ...")."""
-    return ", ".join(f"{m.label} {m.scale * scores[m.name]:.2f}" for m in metrics() if m.brief)
+    return ", ".join(f"{m.label} {shown(m, scores.get(m.name))}" for m in metrics() if m.brief)

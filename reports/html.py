@@ -22,7 +22,8 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from eval.evaluate import EvalOptions, Evaluation
-from eval.metrics import Counts, Metric, flat_scores, metric, metrics
+from eval.metrics import Counts, Metric, count_types, family, flat_scores, metric, metrics
+from eval.protocols import cleval_options
 from gt.reader import Word
 from reports import breakdowns as bd
 from reports import plots
@@ -148,16 +149,35 @@ def image_errors(c: Counts) -> int:
     return (c.gt_care - c.tp) + (c.pred_care - c.tp) + (c.tp - c.correct)
 
 
+def _e2e_hmean(c: Counts) -> float:
+    """An image's end-to-end hmean for ordering images; no value (nothing predicted) sorts as 0."""
+    value = flat_scores(c)["e2e_hmean"]
+    return 0.0 if value is None else value
+
+
 def worst_images(evaluation: Evaluation, n: int) -> list[int]:
     """Indices of the ``n`` worst images: lowest end-to-end hmean, then most errors, then stem.
-    Images with neither gt words nor predictions are perfect by definition and never listed."""
+    Images with neither gt words nor predictions are perfect by definition and never listed.
+    Predictions without geometry have no box to judge: their worst images have the highest page CER."""
+    boxes = has_boxes(evaluation)
     candidates = []
     for i, image in enumerate(evaluation.images):
         c = image.counts[0]
-        if c.gt_care == 0 and c.pred_care == 0 and image.status == "ok":
+        if boxes and c.gt_care == 0 and c.pred_care == 0 and image.status == "ok":
             continue
-        candidates.append((flat_scores(c)["e2e_hmean"], -image_errors(c), image.stem, i))
+        if boxes:
+            candidates.append((_e2e_hmean(c), -image_errors(c), image.stem, i))
+        else:
+            cer = flat_scores(image.page)["page_cer"]
+            candidates.append((cer is None, -(cer or 0.0), 0, image.stem, i))
     return [i for *_, i in sorted(candidates)[:max(0, n)]]
+
+
+def has_boxes(evaluation: Evaluation) -> bool:
+    """Whether the box-based metrics measure anything: some prediction that counts has geometry,
+    or none lacks it (``eval.metrics.needs_boxes``)."""
+    total = evaluation.totals(0)
+    return total.pred_care + total.pred_discarded > 0 or total.no_geometry == 0
 
 
 # --- building the pieces -----------------------------------------------------------------------
@@ -171,7 +191,10 @@ def breakdown_tables(inputs: ReportInputs) -> dict[str, list[dict[str, Any]]]:
         assert run.evaluation is not None
         outcomes = bd.word_outcomes(run.evaluation, inputs.gt)
         for name, (rule, order) in bd.WORD_RULES.items():
-            tables[name].extend(bd.word_breakdown(run.label, outcomes, rule, order, inputs.options.text))
+            rows = bd.word_breakdown(run.label, outcomes, rule, order, inputs.options.text)
+            if not has_boxes(run.evaluation):  # text without geometry: word-level box metrics have no value
+                rows = [{**row, **{key: None for key in bd.WORD_METRICS}} for row in rows]
+            tables[name].extend(rows)
         if inputs.categories:
             tables["category"].extend(bd.category_breakdown(run.label, run.evaluation, inputs.categories))
     return tables
@@ -239,6 +262,7 @@ a { color: var(--accent); text-decoration: none; } a:hover { text-decoration: un
 table { border-collapse: collapse; margin: 8px 0 12px; font-size: 13px; font-variant-numeric: tabular-nums; }
 th, td { border: 1px solid var(--line); padding: 4px 8px; text-align: right; vertical-align: top; }
 th { background: var(--head); text-align: center; }
+th.group { background: #dde5ee; }
 td.l, th.l { text-align: left; }
 table.comparison td.l { white-space: nowrap; }
 .blocks { display: flex; flex-wrap: wrap; gap: 0 22px; align-items: flex-start; }
@@ -324,6 +348,34 @@ def _latency_text(row: Mapping[str, Any]) -> str:
     return "–" if p50 is None else f"{p50:,.0f} / {p95:,.0f}"
 
 
+def families_html() -> str:
+    """One line per column group of the comparison: what its family measures."""
+    items = "".join(f"<li><b>{_e(family(t).title)}</b>: {_e(family(t).note)}</li>"
+                    for t in count_types() if family(t).note)
+    return f'<ul class="note">{items}</ul>'
+
+
+def ranking_html(comparison: Comparison, runs: Sequence[ProviderRun], names: Mapping[str, str] | None = None) -> str:
+    """Every provider ranked by page CER (boxes or not), with the other page-text headline numbers."""
+    cer = metric("page_cer")
+    boxes = {r.label: has_boxes(r.evaluation) for r in runs if r.evaluation is not None}
+
+    def key(row: Mapping[str, Any]) -> tuple[bool, float]:
+        value = row.get(cer.name)
+        return value is None, (0.0 if value is None else (value if not cer.higher_is_better else -value))
+
+    rows = []
+    for rank, row in enumerate(sorted(comparison.rows, key=key), start=1):
+        shown = {"rank": rank, "provider": (names or {}).get(row["provider"], row["provider"]),
+                 "boxes": "yes" if boxes.get(row["provider"], True) else "no"}
+        for name in ("page_cer", "page_char_f1", "page_word_f1", "page_ned"):
+            shown[name] = _pct(row.get(name), scale=metric(name).scale)
+        rows.append(shown)
+    columns = [("rank", "rank"), ("provider", "provider"), ("boxes", "geometry")]
+    columns += [(name, metric(name).label) for name in ("page_cer", "page_char_f1", "page_word_f1", "page_ned")]
+    return _table(columns, rows)
+
+
 def _cost_text(row: Mapping[str, Any]) -> str:
     krw, usd = row.get("cost_krw_per_1000"), row.get("cost_usd_per_1000")
     return "unknown" if krw is None and usd is None else " / ".join(
@@ -358,7 +410,7 @@ def comparison_html(comparison: Comparison, names: Mapping[str, str] | None = No
         rows = [{"provider": provider(row), **{f"html:{m.name}": _value_html(row, m) for m in shown}}
                 for row in comparison.rows]
         blocks.append(_table([("provider", "provider"), *((f"html:{m.name}", m.label) for m in shown)], rows,
-                             "comparison", caption=group.name.replace("_", " ")))
+                             "comparison", caption=f"{family(group.counts).title}: {group.name.replace('_', ' ')}"))
     return f'<div class="blocks">{"".join(blocks)}</div>'
 
 
@@ -437,9 +489,11 @@ def breakdown_html(name: str, rows: Sequence[Mapping[str, Any]], names: Mapping[
         columns = [("provider", "provider"), ("bucket", "bucket"), ("gt_words", "gt words"),
                    ("det_recall", "det recall"), ("e2e_recall", "e2e recall"),
                    ("rec_accuracy_matched", "acc | matched"), ("rec_cer", "CER")]
+    metric_keys = {key for key, _ in columns[2:]} - {"images", "gt_words"}
     shown = []
     for row in _named(rows, names or {}):
-        cells = {k: (_pct(v) if isinstance(v, float) else v) for k, v in row.items()}
+        cells = {k: (_pct(v) if isinstance(v, float) or (v is None and k in metric_keys) else v)
+                 for k, v in row.items()}
         if not row.get("matched"):  # no matched pair: these ratios have nothing to measure
             cells["rec_accuracy_matched"] = cells["rec_cer"] = "–"
         shown.append(cells)
@@ -451,12 +505,12 @@ def per_image_html(k: int, run: ProviderRun, worst: Sequence[int], folder: str) 
     images = run.evaluation.images
     chosen = set(worst)
     order = list(worst) + [i for i in sorted(range(len(images)), key=lambda i: (
-        flat_scores(images[i].counts[0])["e2e_hmean"], images[i].stem)) if i not in chosen]
+        _e2e_hmean(images[i].counts[0]), images[i].stem)) if i not in chosen]
     rows = []
     for i in order[:MAX_TABLE_ROWS]:
         image = images[i]
         c = image.counts[0]
-        s = flat_scores(c)
+        s = flat_scores(*image.families(0))
         name = _e(image.stem)
         if i in worst:
             name = f'<a href="#worst-p{k}-i{i}">{name}</a>'
@@ -464,10 +518,13 @@ def per_image_html(k: int, run: ProviderRun, worst: Sequence[int], folder: str) 
                      "gt": c.gt_care, "pred": c.pred_care, "tp": c.tp, "correct": c.correct,
                      "missed": c.gt_care - c.tp, "false": c.pred_care - c.tp, "det_h": _pct(s["det_hmean"]),
                      "e2e_h": _pct(s["e2e_hmean"]), "cer": _pct(s["rec_cer"]) if c.tp else "–",
+                     "cleval_h": _pct(s.get("cleval_e2e_hmean")), "page_cer": _pct(s.get("page_cer")),
                      "error": image.error or ""})
     columns = [("html:image", "image"), ("status", "status"), ("gt", "gt words"), ("pred", "predictions"),
                ("tp", "matched"), ("correct", "correct"), ("missed", "missed"), ("false", "false"),
-               ("det_h", "det H"), ("e2e_h", "e2e H"), ("cer", "CER"), ("error", "error")]
+               ("det_h", "det H"), ("e2e_h", "e2e H"), ("cer", "CER"),
+               ("cleval_h", metric("cleval_e2e_hmean").label), ("page_cer", metric("page_cer").label),
+               ("error", "error")]
     more = (f'<p class="note">Showing {MAX_TABLE_ROWS} of {len(images)} images (worst first); every image is in '
             f'<code>eval/{_e(folder)}/per_image.csv</code>.</p>' if len(images) > MAX_TABLE_ROWS else "")
     return _table(columns, rows) + more
@@ -518,8 +575,15 @@ def worst_html(k: int, run: ProviderRun, worst: Sequence[int], inputs: ReportInp
         image = run.evaluation.images[i]
         c = image.counts[0]
         s = flat_scores(c)
-        caption = (f'<a href="#row-p{k}-i{i}">{_e(image.stem)}</a>: e2e hmean {_pct(s["e2e_hmean"])}%, '
-                   f'{c.gt_care - c.tp} missed, {c.pred_care - c.tp} false, {c.tp - c.correct} wrong text'
+        page_cer = flat_scores(image.page)["page_cer"]
+        page = "" if page_cer is None else f", page CER {_pct(page_cer)}%"
+        if s["e2e_hmean"] is None and c.no_geometry and not c.pred_care + c.pred_discarded:
+            what = f"no geometry ({c.no_geometry} items){page}"
+        else:
+            hmean = "–" if s["e2e_hmean"] is None else f'{_pct(s["e2e_hmean"])}%'
+            what = (f'e2e hmean {hmean}{page}, {c.gt_care - c.tp} missed, {c.pred_care - c.tp} false, '
+                    f'{c.tp - c.correct} wrong text')
+        caption = (f'<a href="#row-p{k}-i{i}">{_e(image.stem)}</a>: {what}'
                    + (f" ({_e(image.status)}: {_e(image.error or '')})" if image.status != "ok" else ""))
         picture = ""
         path = (inputs.images or {}).get(image.stem)
@@ -547,6 +611,15 @@ def protocol_html(inputs: ReportInputs, comparison: Comparison) -> str:
         ("Headline IoU threshold", f"{o.thresholds[0]} (a pair matches when its IoU is strictly above it)"),
         ("All thresholds evaluated", ", ".join(str(t) for t in o.thresholds)),
         ("Text comparison", f"Unicode NFC, stripped; {text}"),
+        ("CLEval", "character-level (docs/cleval.md), the cleval 0.1.1 package's rules; options "
+                   + ", ".join(f"{k}={v}" for k, v in asdict(cleval_options(o.text)).items())
+                   + "; detections: predictions with geometry not below --min-score"),
+        ("Page text", "care gt words against every prediction that counts (with or without geometry), each side "
+                      "in reading order (lines top to bottom, left to right), white space removed for characters "
+                      "and CER; page NED is the mean per-page normalised edit distance (docs/cleval.md, section 2)"),
+        ("No value (–)", "a metric whose denominator is empty (e.g. precision without predictions), and every "
+                         "box-based metric of predictions without geometry, has no value: – here, empty in CSV "
+                         "files, null in summary.json; its interval uses the resamples that have one"),
         ("--min-score", "none" if o.min_score is None else str(o.min_score)),
         ("Confidence intervals", f"{int(comparison.level * 100)}% percentile bootstrap over images, "
                                  f"{comparison.resamples} resamples, seed {comparison.seed}; the same resamples "
@@ -592,11 +665,14 @@ def page(inputs: ReportInputs, comparison: Comparison, tables: Mapping[str, list
     body += ('<h3 id="full-table">Full table</h3>' + comparison_html(comparison, names)
              + f'<p class="note">Percent. det = detection (IoU match), e2e = end to end (match and same text), '
                f'acc = correct / gt words, acc | matched = correct / matched, CER over matched pairs. The same numbers '
-               f'are in <code>{COMPARISON_FILE}</code>.</p>')
+               f'are in <code>{COMPARISON_FILE}</code>. – : no value (an empty denominator, or a box-based metric of '
+               f'predictions without geometry).</p>' + families_html())
     body += _figure(made["headline"], "headline metrics with intervals",
                     f"Every plotted metric with its {level}% bootstrap interval, one bar per provider. Left: rates "
                     "where higher is better; right, on its own axis: error rates (CER) where lower is better.",
                     "fig-headline")
+    body += ('<h3 id="ranking">Ranked by page text (every provider, with or without geometry)</h3>'
+             + ranking_html(comparison, runs, names))
     sections.append(("comparison", "Comparison", body))
     iou = inputs.options.thresholds[0]
     sections.append(("iou", "Hmean against the IoU threshold", _figure(

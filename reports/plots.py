@@ -120,7 +120,7 @@ def iou_sweep(sweeps: Mapping[str, Sequence[Mapping[str, float]]], path: Path, f
         for ax, metric, title in ((axes[0], "det_hmean", "Detection hmean"), (axes[1], "e2e_hmean", "End-to-end hmean")):
             for k, (label, points) in enumerate(sweeps.items()):
                 pts = sorted(points, key=lambda p: p["iou"])
-                ax.plot([p["iou"] for p in pts], [100 * p[metric] for p in pts], marker="o", label=label,
+                ax.plot([p["iou"] for p in pts], [100 * _or_nan(p[metric]) for p in pts], marker="o", label=label,
                         color=_colour(k))
             ax.set_title(title)
             ax.set_xlabel("IoU threshold (pair must be above it)")
@@ -176,7 +176,7 @@ def breakdown_bars(title: str, rows: Sequence[Mapping[str, object]], metrics: Se
         by_key = {(str(r["provider"]), str(r["bucket"])): r for r in rows}
         for ax, (metric, label) in zip(axes, metrics):
             for k, provider in enumerate(providers):
-                values = [100 * float(by_key[(provider, b)][metric]) if (provider, b) in by_key else 0.0
+                values = [100 * _or_nan(by_key[(provider, b)][metric]) if (provider, b) in by_key else 0.0
                           for b in buckets]
                 ax.bar(x + (k - (len(providers) - 1) / 2) * width, values, width, label=provider, color=_colour(k))
             ax.set_xticks(x, [f"{b}\n({counts[b]} gt word{'' if counts[b] == 1 else 's'})" for b in buckets])

@@ -228,10 +228,10 @@ def test_micro_and_macro_accuracy_differ_as_defined():
     assert rec["accuracy_macro"] == pytest.approx((1 + 0) / 2)
 
 
-def test_zero_denominators_give_zero():
+def test_zero_denominators_give_no_value():  # was ..._give_zero (== 0.0) before empty denominators became "–"
     s = summary(Counts())
-    assert s["detection"]["precision"] == s["detection"]["hmean"] == 0.0
-    assert s["recognition"]["cer"] == s["recognition"]["accuracy_macro"] == 0.0
+    assert s["detection"]["precision"] is s["detection"]["hmean"] is None
+    assert s["recognition"]["cer"] is s["recognition"]["accuracy_macro"] is None
 
 
 # rule 7 -----------------------------------------------------------------------------------

@@ -38,8 +38,8 @@ def row(provider: str, e2e: float | None, ci: tuple[float, float] | None = None,
 
 # --- the verdict --------------------------------------------------------------------------------
 
-def test_the_headline_flags_pick_iou_e2e_hmean_and_cer():
-    assert [m.name for m in metrics() if m.headline] == ["e2e_hmean", "rec_cer"]
+def test_the_headline_flags_pick_the_e2e_hmean_of_each_protocol_and_the_cers():
+    assert [m.name for m in metrics() if m.headline] == ["e2e_hmean", "rec_cer", "cleval_e2e_hmean", "page_cer"]
 
 
 def test_verdict_leader_ahead_when_intervals_do_not_overlap():
@@ -167,7 +167,8 @@ def test_headline_table_columns_come_from_the_metric_table(monkeypatch):
                    row("kakao", 0.48, (0.44, 0.52), cer=0.12, p50=450))
     html = headline_html(c, {"naver": "Naver"})
     head = cells(html.split("<tbody>")[0], "th")
-    assert head == ["provider", "e2e H ↑", "CER ↓", "latency p50 / p95 (ms)", "cost / 1,000 images"]
+    assert head == ["provider", "e2e H ↑", "CER ↓", "CLEval e2e H ↑", "page CER ↓", "latency p50 / p95 (ms)",
+                    "cost / 1,000 images"]
     assert "Naver" in html and ">naver<" not in html  # shown names
     body = html.split("<tbody>")[1]
     assert '<td class="best">62.0<span class="ci">[58.0, 66.0]</span></td>' in body  # best e2e H, with interval
@@ -177,11 +178,12 @@ def test_headline_table_columns_come_from_the_metric_table(monkeypatch):
     page_cer = Metric(END_TO_END, "page_cer", "page CER", lambda c: ratio(c["tp"], c["gt_care"]),
                       higher_is_better=False, headline=True)
     monkeypatch.setattr(table, "METRICS", METRICS + (page_cer,))
-    assert [m.name for m in headline_metrics(c.rows)] == ["e2e_hmean", "rec_cer"]
+    shown = ["e2e_hmean", "rec_cer", "cleval_e2e_hmean", "page_cer"]
+    assert [m.name for m in headline_metrics(c.rows)] == shown
     c.rows[0]["e2e_page_cer"] = 0.2
-    assert [m.name for m in headline_metrics(c.rows)] == ["e2e_hmean", "rec_cer", "e2e_page_cer"]
-    assert "page CER ↓" in cells(headline_html(c).split("<tbody>")[0], "th")
-    assert ">page CER</th>" in comparison_html(c)  # and the full table has every metric
+    assert [m.name for m in headline_metrics(c.rows)] == [*shown, "e2e_page_cer"]
+    assert cells(headline_html(c).split("<tbody>")[0], "th").count("page CER ↓") == 2  # page text's and the new one
+    assert comparison_html(c).count(">page CER</th>") == 2  # and the full table has every metric
 
 
 # --- plot fonts --------------------------------------------------------------------------------
