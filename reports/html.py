@@ -389,6 +389,14 @@ def _value_html(row: Mapping[str, Any], m: Metric) -> str:
     return f"{_pct(value, scale=m.scale)}{ci}"
 
 
+def _block_caption(group: Any) -> str:
+    """Which protocol a block of the full table comes from: the family's title, and the group's
+    name where the family has several ("IoU protocol: detection", "Page text")."""
+    title = family(group.counts).title
+    siblings = {m.group for m in metrics(group.counts)}
+    return title if len(siblings) == 1 else f"{title}: {group.name.replace('_', ' ')}"
+
+
 def comparison_html(comparison: Comparison, names: Mapping[str, str] | None = None) -> str:
     """The full table: every metric of the table with its interval, the counts, latency and cost.
 
@@ -410,7 +418,7 @@ def comparison_html(comparison: Comparison, names: Mapping[str, str] | None = No
         rows = [{"provider": provider(row), **{f"html:{m.name}": _value_html(row, m) for m in shown}}
                 for row in comparison.rows]
         blocks.append(_table([("provider", "provider"), *((f"html:{m.name}", m.label) for m in shown)], rows,
-                             "comparison", caption=f"{family(group.counts).title}: {group.name.replace('_', ' ')}"))
+                             "comparison", caption=_block_caption(group)))
     return f'<div class="blocks">{"".join(blocks)}</div>'
 
 

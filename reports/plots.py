@@ -58,6 +58,10 @@ def _or_nan(value: object) -> float:
     return float("nan") if value is None or value == "" else float(value)  # type: ignore[arg-type]
 
 
+def _two_lines(label: str, width: int = 8) -> str:
+    return label.replace(" ", "\n", 1) if len(label) > width else label
+
+
 def _bar_panel(ax, rows: Sequence[Mapping[str, object]], bars: Sequence[Metric]) -> float:
     """Grouped bars with CI error bars on ``ax``: one group per metric, one bar per provider.
     Returns the highest point drawn (bar or interval), for the axis limit."""
@@ -74,7 +78,8 @@ def _bar_panel(ax, rows: Sequence[Mapping[str, object]], bars: Sequence[Metric])
         ax.bar(x + (k - (n - 1) / 2) * width, values, width, yerr=yerr, capsize=3, label=str(row["provider"]),
                color=_colour(k), error_kw={"elinewidth": 1})
         top = max(top, float(np.nanmax(np.concatenate([values, high, [0.0]]))))
-    ax.set_xticks(x, [m.plot or m.label for m in bars])
+    # long labels ("CLEval e2e H") break after their first word so neighbours do not overlap
+    ax.set_xticks(x, [_two_lines(m.plot or m.label) for m in bars])
     ax.grid(axis="y", alpha=0.3)
     return top
 

@@ -264,3 +264,10 @@ def test_hover_layer_has_every_item_with_its_text():
     assert svg.count("<polygon") == 2  # a two-point item has no area to hover
     assert "<title>matched, text right: 가&lt;b&gt;</title>" in svg and "<title>missed (gt): 나</title>" in svg
     assert 'points="50.0,0.0 90.0,0.0 90.0,20.0 50.0,20.0"' in svg
+
+
+def test_each_block_of_the_full_table_says_which_protocol_it_comes_from():
+    html = comparison_html(comparison(row("naver", 0.62, (0.58, 0.66))))
+    captions = re.findall(r"<caption>(.*?)</caption>", html)
+    assert captions[:4] == ["runs", "IoU protocol: detection", "IoU protocol: end to end", "IoU protocol: recognition"]
+    assert "CLEval: end to end" in captions and "Page text" in captions
