@@ -149,7 +149,7 @@ PROVIDER = ProviderSpec(
     name="fakeocr", title="FakeOCR", kind=LOCAL, looks_like=looks_like, parse=parse,
     make=lambda config, settings: FakeProvider(),
     price=Price("fakeocr", "local", 0.0, 0.0, "n/a", "made up", "2026-01-01"),
-    setup_help="none (a test double)", order=50)
+    setup_help="none (a test double)", order=90)
 '''
 
 FAKE_WEB = '''
@@ -160,7 +160,7 @@ from adapters.providers.registry import WEB, ProviderSpec
 PROVIDER = ProviderSpec(
     name="fakeweb", title="FakeWeb", kind=WEB, looks_like=lambda raw: False, parse=lambda raw: None,
     make=lambda config, settings: None, price=Price("fakeweb", "call", None, None, "", "", ""),
-    url_variable="FAKEWEB_URL", setup_help="FAKEWEB_URL (the endpoint)", order=60)
+    url_variable="FAKEWEB_URL", setup_help="FAKEWEB_URL (the endpoint)", order=95)
 '''
 
 

@@ -184,7 +184,8 @@ def test_headline_table_fits_a_1400_px_window(report_html: Path, tmp_path: Path)
     headline = seen["headline"]
     assert headline["scroll"] <= headline["client"], headline  # no horizontal scroll bar
     assert headline["table"]["right"] <= seen["root"], headline
-    assert headline["heads"] == ["provider", "e2e H ↑", "CER ↓", "latency p50 / p95 (ms)", "cost / 1,000 images"]
+    assert headline["heads"] == ["provider", "e2e H ↑", "CER ↓", "CLEval e2e H ↑", "page CER ↓", "latency p50 / p95 (ms)",
+                                 "cost / 1,000 images"]
     assert headline["rows"] == ["exact", "sloppy"]
     assert len(seen["overflow"]) >= 4 and max(seen["overflow"]) <= 0  # nor does any block of the full table
 
