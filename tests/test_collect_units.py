@@ -47,12 +47,12 @@ def test_missing_or_empty_credentials_name_the_variable(tmp_path):
 def test_env_file_supplies_credentials_and_environment_wins(tmp_path):
     (tmp_path / ".env").write_text(
         "# comment\nexport NAVER_OCR_URL='http://127.0.0.1:9/custom'\nNAVER_OCR_SECRET=\"from-file\"\n"
-        "KAKAO_REST_API_KEY=abc # trailing comment\n", encoding="utf-8")
+        "KAKAO_REST_API_KEY=abcdefgh # trailing comment\n", encoding="utf-8")
     config = provider_config("naver", {}, tmp_path)
     assert (config.url, config.secret.reveal()) == ("http://127.0.0.1:9/custom", "from-file")
     assert provider_config("naver", {"NAVER_OCR_SECRET": "from-env"}, tmp_path).secret.reveal() == "from-env"
     kakao_config = provider_config("kakao", {}, tmp_path)
-    assert kakao_config.secret.reveal() == "abc"
+    assert kakao_config.secret.reveal() == "abcdefgh"
     assert kakao_config.url == "https://dapi.kakao.com/v2/vision/text/ocr"
 
 

@@ -39,7 +39,7 @@ from typing import AbstractSet, Any, Callable, Iterable
 
 from tqdm.contrib.logging import logging_redirect_tqdm
 
-from adapters.core.credentials import redact
+from adapters.core.credentials import redact, redact_value
 from adapters.core.errors import AuthError, InputError, ProviderError, QuotaExhausted
 from adapters.core.images import ImageFile, PreparedImage
 from adapters.collection.outputs import OutputPaths
@@ -163,6 +163,7 @@ class _Run:
     def _persist(self, image: ImageFile, status: str, raw: Any, record: dict[str, Any]) -> None:
         entry = {"v": JOURNAL_VERSION, "provider": self.provider.name, "image": image.key,
                  "file": str(image.path), "status": status, "raw": raw, "record": record}
+        entry = redact_value(entry, self.secrets)  # what the journal keeps is what the outputs show
         self.journal.append(entry)  # fsynced: from here on the image survives a crash
         with self._lock:
             if status == STATUS_OK:

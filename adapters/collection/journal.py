@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from adapters.core.credentials import redact
+from adapters.core.credentials import redact, redact_value
 from adapters.core.errors import InputError
 
 try:
@@ -130,6 +130,7 @@ class Journal:
 
     def append(self, entry: dict[str, Any]) -> None:
         """Write one record and fsync it before returning: once this returns, the image is safe."""
+        entry = redact_value(entry, self._secrets)  # before serializing: no escaped echo survives
         line = redact(json.dumps(entry, ensure_ascii=False, separators=(",", ":")), self._secrets) + "\n"
         data = line.encode("utf-8")
         with self._lock:
