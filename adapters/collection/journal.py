@@ -34,7 +34,7 @@ except ImportError:  # not POSIX: runs are not locked against each other
 
 log = logging.getLogger("bench")
 
-JOURNAL_VERSION = 1
+JOURNAL_VERSION = 2  # 2: records carry ``request``, the settings they were collected with
 STATUS_OK = "ok"
 STATUS_FAILED = "failed"
 PROC_LOCKS = Path("/proc/locks")
