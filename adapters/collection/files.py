@@ -31,8 +31,9 @@ def check_writable(out_dir: Path, files: Iterable[Path] = ()) -> bool:
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        where = exc.filename or out_dir
-        raise WriteError(f"cannot write to {out_dir}: cannot create {where}: {_cause(exc)}") from None
+        where = Path(exc.filename) if exc.filename else out_dir
+        inner = f"cannot create {where}: " if where != out_dir else ""
+        raise WriteError(f"cannot write to {out_dir}: {inner}{_cause(exc)}") from None
     if created:
         fsync_dir(out_dir.parent)
     try:
