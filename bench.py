@@ -138,7 +138,8 @@ def collect_command(
                                         help="Hard ceiling on requests per second, retries included."),
     limit: Optional[int] = typer.Option(None, "--limit", min=0, metavar="N",
                                         help="Send at most N images this run (in stem order), e.g. for a trial."),
-    refresh: bool = typer.Option(False, "--refresh", help="Re-send every image, even those already collected."),
+    refresh: bool = typer.Option(False, "--refresh", help="Re-send every image, even those already collected "
+                                                          "(also to re-collect OUT with other settings)."),
     retry_failed: bool = typer.Option(False, "--retry-failed", help="Re-send images that failed in earlier runs."),
     lang: Optional[str] = typer.Option(None, "--lang", metavar="LANG", help=registry.option_help("lang")),
     psm: Optional[int] = typer.Option(None, "--psm", min=0, max=13, help=registry.option_help("psm")),

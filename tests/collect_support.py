@@ -1,15 +1,23 @@
 """Shared helpers for the collect tests: rendered images with matching gt, and running `bench`."""
 from __future__ import annotations
 
+import csv
 import json
 import os
 import struct
 import subprocess
 import sys
+import threading
+import time
 import zlib
 from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
+
+from adapters.collection.collector import CollectOptions, Summary, collect
+from adapters.core.images import PreparedImage, discover
+from adapters.core.schema import ImageResult, Item
+from adapters.providers.base import Attempt, Outcome, Provider, Verdict
 
 REPO = Path(__file__).resolve().parents[1]
 FONT = Path("/usr/share/fonts/truetype/nanum/NanumGothic.ttf")
@@ -94,3 +102,62 @@ def journal_lines(path: Path) -> list[dict]:
 
 def all_output_text(out: Path) -> str:
     return "\n".join(p.read_text(encoding="utf-8-sig", errors="replace") for p in sorted(out.rglob("*")) if p.is_file())
+
+
+# --- the collector in this process, with a provider that needs no network --------------------------
+
+class Answering(Provider):
+    """Answers ``{"key": stem, "setting": ...}`` at once, without any I/O; records what it was sent."""
+
+    name = "fake"
+
+    def __init__(self, setting: str = "psm11") -> None:
+        self.setting = setting
+        self.calls: list[str] = []
+        self._lock = threading.Lock()
+
+    def call(self, image: PreparedImage, timeout: float) -> Attempt:
+        with self._lock:
+            self.calls.append(image.key)
+        return Attempt(Verdict(Outcome.SUCCESS, body={"key": image.key, "setting": self.setting}), 1.0, len(image.data))
+
+    def parse(self, raw):
+        return ImageResult.ok([Item(None, f"{raw['key']}:{raw['setting']}")])
+
+
+def collect_quietly(provider: Provider, images: Path, out: Path, request: dict | None = None,
+                    lines: list[str] | None = None, **options) -> Summary:
+    """The collector in this process on the images under ``images``; summary lines go to ``lines``."""
+    options = {"progress": False, "concurrency": 2, **options}
+    settings = {} if request is None else {"request": request}
+    return collect(provider, discover(images), out, CollectOptions(**options),
+                   report=(lines.append if lines is not None else lambda line: None), **settings)
+
+
+def stored(out: Path, provider: str = "fake") -> dict:
+    return json.loads((out / f"{provider}.json").read_text(encoding="utf-8"))
+
+
+def runs_rows(out: Path, provider: str = "fake") -> list[dict[str, str]]:
+    with open(out / f"{provider}.runs.csv", encoding="utf-8-sig", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def snapshot(out: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(out.iterdir())}
+
+
+def wait_for_lines(path: Path, count: int, process: subprocess.Popen, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if path.exists() and path.read_bytes().count(b"\n") >= count:
+            return
+        if process.poll() is not None:
+            raise AssertionError(f"bench exited early: {process.stderr.read()}")
+        time.sleep(0.02)
+    raise AssertionError(f"{path} never reached {count} lines")
+
+
+def quiet_collect_args(provider: str, images: Path, out: Path, *extra: str) -> list[str]:
+    return ["collect", "--provider", provider, "--images", str(images), "--out", str(out), "--backoff", "0.01",
+            "--no-progress", *extra]

@@ -12,12 +12,18 @@ The pieces and why:
   kept, outputs are written, then a typed error says why and how many images remain.
 * the rate-limit token is taken by the provider right before the request goes out (a
   ``gate``), so slow preparation cannot bunch requests up at the server;
-* one run per journal at a time (an exclusive ``flock``), so two runs on one ``OUT`` never
-  pay twice for the same image.
+* one run per journal at a time (an exclusive lock that dies with its process, see
+  :meth:`Journal.lock`), so two runs on one ``OUT`` never pay twice for the same image;
+* every record carries the request fingerprint (:mod:`adapters.collection.fingerprint`): a run
+  whose settings differ from what ``OUT`` holds stops before sending anything;
+* ``OUT`` is proven writable before the first request; a journal write that fails stops the run
+  (no new requests) and every output is written atomically, so a full disk or a read-only
+  folder is one line and exit code 2, never a traceback or a stray ``.tmp``.
 
 Outputs (``OUT/<provider>...``): ``.json`` raw successes keyed by stem (the old scripts'
 layout), ``.normalized.json`` (the project's schema, errors included), ``.runs.csv`` (one run
-record per image) and ``.journal.jsonl`` (the append-only source of truth).
+record per image) and ``.journal.jsonl`` (the append-only source of truth). The first three
+always hold every image the journal has for the current settings, not only this run's images.
 """
 from __future__ import annotations
 
@@ -26,7 +32,6 @@ import csv
 import io
 import json
 import logging
-import os
 import random
 import sys
 import threading
@@ -35,15 +40,18 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import AbstractSet, Any, Callable, Iterable
+from typing import AbstractSet, Any, Callable, Iterable, Mapping
 
 from tqdm.contrib.logging import logging_redirect_tqdm
 
-from adapters.core.credentials import redact
+from adapters.core.credentials import redact, redact_value
 from adapters.core.errors import AuthError, InputError, ProviderError, QuotaExhausted
 from adapters.core.images import ImageFile, PreparedImage
+from adapters.collection.files import WriteError, atomic_write, check_writable
+from adapters.collection.fingerprint import mismatch_message, same_request
 from adapters.collection.outputs import OutputPaths
-from adapters.collection.journal import JOURNAL_VERSION, STATUS_FAILED, STATUS_OK, Journal, JournalState, fsync_dir
+from adapters.collection.journal import (JOURNAL_VERSION, STATUS_FAILED, STATUS_OK, Journal, JournalState,
+                                         JournalWriteError)
 from adapters.providers.base import Outcome, Provider, Verdict
 from adapters.collection.ratelimit import RateLimiter
 from adapters.core.schema import ImageResult, ResultSet
@@ -95,11 +103,15 @@ class Summary:
     stop: Verdict | None = None
     interrupted: bool = False
     paths: OutputPaths | None = None
+    earlier: int = 0  # images in the outputs that are not among this run's images (earlier runs)
 
     def line(self) -> str:
         where = f" -> {self.paths.raw.parent}" if self.paths else ""
+        held = (f"; the outputs hold {self.total + self.earlier} images: {self.total} of this run, "
+                f"{self.earlier} more from earlier runs" if self.earlier else "")
         return (f"{self.provider}: {self.total} images: {self.collected} collected, {self.reused} reused, "
-                f"{self.failed} failed, {self.remain} remain ({self.calls} requests, {self.retried} retries){where}")
+                f"{self.failed} failed, {self.remain} remain ({self.calls} requests, {self.retried} retries)"
+                f"{where}{held}")
 
 
 def backoff_delay(attempt: int, base: float, cap: float, rng: random.Random) -> float:
@@ -141,8 +153,11 @@ class _Run:
     """One execution over the images that need a request. Workers journal their own results."""
 
     def __init__(self, provider: Provider, journal: Journal, state: JournalState, options: CollectOptions,
-                 secrets: tuple[str, ...]) -> None:
+                 secrets: tuple[str, ...], request: Mapping[str, Any] | None = None) -> None:
         self.provider = provider
+        self.request = request
+        self.journal_error: JournalWriteError | None = None
+        self.unjournaled = 0  # results paid for that the journal could not take
         self.journal = journal
         self.state = state
         self.options = options
@@ -160,22 +175,36 @@ class _Run:
 
     # -- bookkeeping ---------------------------------------------------------------------------
 
-    def _persist(self, image: ImageFile, status: str, raw: Any, record: dict[str, Any]) -> None:
+    def _persist(self, image: ImageFile, status: str, raw: Any, record: dict[str, Any]) -> bool:
+        """Journal one finished image; False (and the run stops) when the journal cannot take it."""
         entry = {"v": JOURNAL_VERSION, "provider": self.provider.name, "image": image.key,
                  "file": str(image.path), "status": status, "raw": raw, "record": record}
-        self.journal.append(entry)  # fsynced: from here on the image survives a crash
+        if self.request is not None:
+            entry["request"] = self.request
+        entry = redact_value(entry, self.secrets)  # what the journal keeps is what the outputs show
+        try:
+            self.journal.append(entry)  # fsynced: from here on the image survives a crash
+        except JournalWriteError as exc:  # disk full, I/O error: send nothing more that could be lost
+            log.warning("%s: %s", image.key, exc)
+            with self._lock:
+                self.journal_error = self.journal_error or exc
+                self.unjournaled += 1
+            self.stop.set()
+            return False
         with self._lock:
             if status == STATUS_OK:
                 self.state.successes[image.key] = entry
                 self.state.failures.pop(image.key, None)
             else:
                 self.state.failures[image.key] = entry
+        return True
 
     def _fail(self, image: ImageFile, prepared: PreparedImage | None, attempts: int, bytes_sent: int | None,
               error_class: str, code: str, message: str, body: Any = None) -> str:
         message = redact(message, self.secrets)
-        self._persist(image, STATUS_FAILED, body,
-                      _record(image, prepared, attempts, None, bytes_sent, error_class, code, message))
+        if not self._persist(image, STATUS_FAILED, body,
+                             _record(image, prepared, attempts, None, bytes_sent, error_class, code, message)):
+            return REMAINING
         log.warning("%s: %s %s after %d attempt(s)%s", image.key, error_class, code or "", attempts,
                     f": {message}" if message else "")
         return FAILED
@@ -222,8 +251,9 @@ class _Run:
                 return REMAINING
             verdict = attempt.verdict
             if verdict.outcome is Outcome.SUCCESS:
-                self._persist(image, STATUS_OK, verdict.body,
-                              _record(image, prepared, attempts, attempt.latency_ms, attempt.bytes_sent))
+                if not self._persist(image, STATUS_OK, verdict.body,
+                                     _record(image, prepared, attempts, attempt.latency_ms, attempt.bytes_sent)):
+                    return REMAINING
                 return COLLECTED
             if verdict.outcome.stops_run:
                 self._halt(verdict)
@@ -290,14 +320,7 @@ class _Run:
 
 # --- outputs -----------------------------------------------------------------------------------
 
-def _atomic_write(path: Path, text: str, encoding: str = "utf-8") -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", encoding=encoding, newline="") as handle:
-        handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
-    fsync_dir(path.parent)  # the rename itself must survive a power cut, not just the bytes
+_atomic_write = atomic_write  # temp file, fsync, rename; a failure leaves no .tmp and is a WriteError
 
 
 def _scale(record: dict[str, Any]) -> tuple[float, float]:
@@ -314,28 +337,43 @@ def _error_text(entry: dict[str, Any]) -> str:
     return f"{head}: {record['error']}" if record.get("error") else head
 
 
+def earlier_images(images: Iterable[ImageFile], state: JournalState) -> list[str]:
+    """Images the journal holds (for the current settings) that are not among ``images``, by stem."""
+    present = {image.key for image in images}
+    return sorted((set(state.successes) | set(state.failures)) - present)
+
+
 def write_outputs(provider: Provider, images: Iterable[ImageFile], statuses: dict[str, str],
                   state: JournalState, paths: OutputPaths, secrets: tuple[str, ...] = ()) -> None:
-    """Rebuild the three output files from the journal state, each written atomically."""
+    """Rebuild the three output files from the journal state, each written atomically.
+
+    They hold this run's ``images`` (in their order) and then every other image the journal
+    state has, from earlier runs (by stem): successes as ``reused``, failures as ``failed``.
+    """
+    images = list(images)
+    listed = [(image.key, str(image.path), statuses[image.key]) for image in images]
+    for key in earlier_images(images, state):
+        entry = state.successes.get(key) or state.failures[key]
+        listed.append((key, str(entry.get("file", "")), REUSED if key in state.successes else FAILED))
     raw_by_stem: dict[str, Any] = {}
     results = ResultSet(provider.name)
     rows: list[dict[str, Any]] = []
-    for image in images:
-        status = statuses[image.key]
-        entry = state.successes.get(image.key) if status in (COLLECTED, REUSED) else state.failures.get(image.key)
-        row: dict[str, Any] = {"image": image.key, "file": str(image.path), "status": status}
+    for key, file, status in listed:
+        entry = state.successes.get(key) if status in (COLLECTED, REUSED) else state.failures.get(key)
+        row: dict[str, Any] = {"image": key, "file": file, "status": status}
         if entry is not None:
-            row.update({k: entry["record"].get(k) for k in RUN_COLUMNS if k in entry.get("record", {})})
+            record = entry.get("record", {})
+            row.update({k: record.get(k) for k in RUN_COLUMNS if k in record})
             if status in (COLLECTED, REUSED):
-                raw = provider.restore(entry["raw"], _scale(entry["record"]))
-                raw_by_stem[image.key] = raw
                 try:
-                    results.images[image.key] = provider.parse(raw)
-                except ResponseFormatError as exc:
-                    log.warning("%s: stored %s response does not parse (%s)", image.key, provider.name, exc)
-                    results.images[image.key] = ImageResult.failed(f"unreadable {provider.name} response: {exc}")
+                    raw = provider.restore(entry["raw"], _scale(record))
+                    raw_by_stem[key] = raw
+                    results.images[key] = provider.parse(raw)
+                except (ResponseFormatError, KeyError, TypeError, ValueError, AttributeError) as exc:
+                    log.warning("%s: stored %s response does not parse (%s)", key, provider.name, exc)
+                    results.images[key] = ImageResult.failed(f"unreadable {provider.name} response: {exc}")
             else:
-                results.images[image.key] = ImageResult.failed(_error_text(entry))
+                results.images[key] = ImageResult.failed(_error_text(entry))
         rows.append(row)
     _atomic_write(paths.raw, redact(json.dumps(raw_by_stem, ensure_ascii=False), secrets))
     _atomic_write(paths.normalized, redact(json.dumps(results.to_json(), ensure_ascii=False, indent=1), secrets))
@@ -403,29 +441,58 @@ def _stop_error(provider: str, verdict: Verdict, summary: Summary, auth_hint: st
                      f"{summary.remain} remain: fix the credentials and run again", verdict.code)
 
 
+def _journal_error(error: JournalWriteError, summary: Summary, unjournaled: int) -> JournalWriteError:
+    lost = (f"; {unjournaled} answer(s) received could not be journaled and will be sent again"
+            if unjournaled else "")
+    return JournalWriteError(f"{error}: the run stopped, {summary.collected} image(s) collected and journaled{lost}, "
+                             f"{summary.remain} remain: free space (or fix the folder) and run the same command again")
+
+
+def _check_settings(state: JournalState, request: Mapping[str, Any] | None, options: CollectOptions,
+                    paths: OutputPaths, provider: str) -> None:
+    """Stop before any request when ``OUT`` holds answers collected under other settings."""
+    if request is None:
+        return
+    if state.held is not None and not same_request(state.held, request):
+        if not options.refresh:
+            raise InputError(mismatch_message(paths.journal.parent, provider, state.held, request))
+        log.warning("%s: --refresh: collecting every image again with the new settings; the journal keeps the "
+                    "old answers, the outputs hold the new ones", paths.journal.parent)
+    if state.legacy and state.held is None:
+        log.warning("%s: %d record(s) were written before the journal recorded request settings; they are taken "
+                    "as collected with this run's settings (use --refresh if they were not)",
+                    paths.journal, state.legacy)
+
+
 def collect(provider: Provider, images: list[ImageFile], out_dir: Path | str,
             options: CollectOptions = CollectOptions(), secrets: tuple[str, ...] = (),
-            auth_hint: str = "", report: Callable[[str], None] | None = None) -> Summary:
+            auth_hint: str = "", report: Callable[[str], None] | None = None,
+            request: Mapping[str, Any] | None = None) -> Summary:
     """Collect ``images`` with ``provider`` into ``out_dir``; see the module docstring.
 
+    ``request`` is the request fingerprint of this run (:mod:`adapters.collection.fingerprint`),
+    stored with every record; when ``OUT`` holds answers collected under another one, the run
+    stops before sending anything (unless ``options.refresh``). None: settings are not checked.
+
     Raises :class:`AuthError` / :class:`QuotaExhausted` after persisting when the provider stops
-    the run, and re-raises ``KeyboardInterrupt`` after persisting on Ctrl-C.
+    the run, re-raises ``KeyboardInterrupt`` after persisting on Ctrl-C, and raises a
+    :class:`WriteError` / :class:`JournalWriteError` (input errors, exit code 2) when ``OUT``
+    cannot be written.
     """
     report = report or log.info
     out_dir = Path(out_dir)
-    created = not out_dir.exists()
-    out_dir.mkdir(parents=True, exist_ok=True)
-    if created:
-        fsync_dir(out_dir.parent)
     paths = OutputPaths.for_provider(out_dir, provider.name)
+    check_writable(out_dir, (paths.raw, paths.normalized, paths.runs, paths.journal))  # before paying
     journal = Journal(paths.journal, secrets)
     journal.lock()  # a second run on the same OUT fails here instead of paying for every image again
+    output_error: WriteError | None = None
     try:  # held until the outputs are written: a second run cannot start on half-written files
-        state = journal.load()
+        state = journal.load(request, same_request)
+        _check_settings(state, request, options, paths, provider.name)
         todo = _plan(images, state, options)
         if todo:
             provider.start()  # e.g. engine processes: only when there is work, and before any of it
-        run = _Run(provider, journal, state, options, secrets)
+        run = _Run(provider, journal, state, options, secrets, request)
         summary = Summary(provider.name, total=len(images), paths=paths)
         try:
             run.execute(todo)
@@ -433,16 +500,25 @@ def collect(provider: Provider, images: list[ImageFile], out_dir: Path | str,
             summary.interrupted = True
         finally:
             statuses = _final_statuses(images, run.outcomes, state, {image.key for image in todo})
-            write_outputs(provider, images, statuses, state, paths, secrets)
+            try:
+                write_outputs(provider, images, statuses, state, paths, secrets)
+            except WriteError as exc:
+                output_error = exc
             counts = collections.Counter(statuses.values())
             summary.collected, summary.reused = counts[COLLECTED], counts[REUSED]
             summary.failed, summary.remain = counts[FAILED], counts[REMAINING]
             summary.calls, summary.retried, summary.stop = run.calls, run.retried, run.stop_verdict
+            summary.earlier = len(earlier_images(images, state))
             report(summary.line())
     finally:
         journal.close()
     if summary.interrupted:
         raise KeyboardInterrupt
+    if run.journal_error is not None:
+        raise _journal_error(run.journal_error, summary, run.unjournaled)
+    if output_error is not None:
+        raise WriteError(f"{output_error}; everything collected is in {paths.journal}: fix that and run the same "
+                         f"command again to rebuild the outputs (nothing stored is sent again)")
     if summary.stop is not None:
         raise _stop_error(provider.name, summary.stop, summary, auth_hint, secrets)
     return summary

@@ -35,6 +35,9 @@ Outputs in OUT (re-running the same command resumes; nothing already collected i
                               error_class, error_code, error, attempts, latency_ms (of the
                               successful attempt), bytes_sent, sent_width/sent_height (after
                               EXIF rotation and any resize), original size, format, finished_at
-  <provider>.journal.jsonl    append-only journal of finished images (the source of the above)
-An image whose file changed since it was collected is sent again.
+  <provider>.journal.jsonl    append-only journal of finished images (the source of the above),
+                              each with the settings it was collected with
+The first three hold every image in the journal for this run's settings, including those of
+earlier runs on other --images folders. An image whose file changed since it was collected is
+sent again; a run whose settings differ from those OUT holds stops before sending anything.
 """

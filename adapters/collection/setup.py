@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from adapters.collection.collector import CollectOptions, OutputPaths, Summary, collect
+from adapters.collection.fingerprint import request_fingerprint
 from adapters.core.credentials import ProviderConfig
 from adapters.core.errors import InputError
 from adapters.core.images import ImageFile, discover
@@ -79,12 +80,16 @@ def checked_config(name: str, settings: Settings = Settings()) -> ProviderConfig
 
 def run_collector(config: ProviderConfig, found: list[ImageFile], out: Path, options: CollectOptions,
                   settings: Settings = Settings(), report: Report = print) -> Summary:
-    """One collection run with a provider made for it (closed afterwards); returns its summary."""
+    """One collection run with a provider made for it (closed afterwards); returns its summary.
+
+    Every record carries the request fingerprint of ``config`` and ``settings``, so a later run
+    with other settings on the same ``out`` stops instead of reusing these answers."""
     hint = " and ".join(v for v in (config.secret_variable, config.url_variable) if v)
+    request = request_fingerprint(registry.get(config.provider), config, settings)
     provider = make_provider(config, replace(settings, pool_size=options.concurrency))
     try:
         return collect(provider, found, out, options, secrets=config.secrets(),
-                       auth_hint=f"check {hint}" if hint else "", report=report)
+                       auth_hint=f"check {hint}" if hint else "", report=report, request=request)
     finally:
         provider.close()
 

@@ -6,16 +6,21 @@ is a :class:`ConfigError` that names the variable (and for ``.env`` the line), n
 """
 from __future__ import annotations
 
+import json
 import os
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
-from typing import Mapping, Protocol
-from urllib.parse import urlsplit
+from typing import Any, Mapping, Protocol
+from urllib.parse import quote, quote_plus, urlsplit
 
 from adapters.core.errors import ConfigError
 
 ENV_FILE = ".env"
+# No provider issues a key this short, and a short value cannot be kept out of outputs: blanking
+# it everywhere would mangle recognized text, so it is refused as a configuration error instead.
+MIN_SECRET_LENGTH = 8
 
 _LINE = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$")
 _QUOTED = re.compile(r"""^(["'])(.*?)\1\s*(?:#.*)?$""")  # "value", optionally followed by a # comment
@@ -157,22 +162,76 @@ def load_config(source: CredentialSource, environ: Mapping[str, str] | None = No
             # is a copy-paste accident that would fail every request. Never echo the value.
             raise ConfigError(f"{secret_var} contains a character that is not printable ASCII "
                               f"(keys are plain ASCII): copy the key again from the provider's console")
+        if len(value) < MIN_SECRET_LENGTH:
+            unset = " (or leave it unset: this provider's server may take no key)" if source.secret_optional else ""
+            raise ConfigError(f"{secret_var} is shorter than {MIN_SECRET_LENGTH} characters, which no {provider} key "
+                              f"is: copy the key again from the provider's console{unset}")
         secret = Secret(value)
     return ProviderConfig(provider, url, secret, url_var, secret_var)
 
 
-MIN_REDACTED_LENGTH = 8
+@lru_cache(maxsize=64)
+def secret_forms(secret: str) -> tuple[str, ...]:
+    """Every spelling of ``secret`` that can reach a body, a message or a file, longest first.
+
+    A server may echo a key raw, URL-encoded (``%22``, ``+`` for a space, in either hex case)
+    or inside JSON (``\\"``, ``\\\\``, ``\\/``, ``\\u00e9``); an echoed body stored inside another
+    JSON string is escaped twice.
+    """
+    bases = {secret, quote(secret, safe=""), quote(secret), quote_plus(secret), quote_plus(secret, safe="/")}
+    bases |= {re.sub(r"%[0-9A-F]{2}", lambda m: m.group(0).lower(), base) for base in bases}
+    forms = set()
+    for base in bases:
+        for ascii_only in (True, False):
+            once = json.dumps(base, ensure_ascii=ascii_only)[1:-1]
+            forms |= {base, once, json.dumps(once, ensure_ascii=ascii_only)[1:-1], once.replace("/", "\\/")}
+    return tuple(sorted((form for form in forms if form), key=lambda form: (-len(form), form)))
 
 
 def redact(text: str, secrets: tuple[str, ...] | list[str]) -> str:
-    """Last line of defence: blank out any secret value that slipped into ``text``.
+    """Last line of defence: blank out every form of any secret value that slipped into ``text``.
 
     The real guarantee is structural (secrets are never formatted into anything); this only
-    catches echoes, e.g. a server repeating a header. Values shorter than 8 characters are
-    skipped: replacing them would mangle ordinary words in recognized text, and no real
-    CLOVA secret or Kakao key is that short.
+    catches echoes, e.g. a server repeating a header in its error body. Every value is
+    redacted, whatever its length: :func:`load_config` refuses secrets shorter than
+    :data:`MIN_SECRET_LENGTH`, so none is short enough to mangle ordinary words.
     """
     for secret in secrets:
-        if len(secret) >= MIN_REDACTED_LENGTH:
-            text = text.replace(secret, "***")
+        if not secret:
+            continue
+        for form in secret_forms(secret):
+            if form in text:
+                text = text.replace(form, "***")
+        text = _redact_cut_tail(text, secret)
     return text
+
+
+_CUT_MARKS = ("...", "\u2026")
+_SHORTEST_CUT = 3
+
+
+def _redact_cut_tail(text: str, secret: str) -> str:
+    """A message cut short (``...``) right inside an echoed secret ends with the secret's start."""
+    for mark in _CUT_MARKS:
+        if not text.endswith(mark):
+            continue
+        head = text[: -len(mark)]
+        for form in secret_forms(secret):
+            for size in range(len(form) - 1, _SHORTEST_CUT - 1, -1):
+                if head.endswith(form[:size]):
+                    return head[:-size] + "***" + mark
+    return text
+
+
+def redact_value(value: Any, secrets: tuple[str, ...] | list[str]) -> Any:
+    """``value`` (JSON-like: dicts, lists, strings) with :func:`redact` applied to every string
+    and key, so that serializing it cannot turn an echoed secret into an escaped form."""
+    if not secrets:
+        return value
+    if isinstance(value, str):
+        return redact(value, secrets)
+    if isinstance(value, dict):
+        return {redact(k, secrets) if isinstance(k, str) else k: redact_value(v, secrets) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [redact_value(v, secrets) for v in value]
+    return value
