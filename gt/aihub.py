@@ -58,7 +58,6 @@ import logging
 import math
 import os
 import re
-import shutil
 import sys
 import time
 from array import array
@@ -70,10 +69,11 @@ from typing import Any, BinaryIO, Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
+from adapters.core.atomic import atomic_open, copy_file_atomic, ensure_folder, staged, write_error, write_text_atomic
 from adapters.core.errors import InputError
 from adapters.core.images import IMAGE_SUFFIXES
 from adapters.core.schema import Point
-from gt.outputs import existing_outputs, refuse_to_mix
+from gt.outputs import existing_outputs, refuse_to_mix, remove_outputs
 from gt.reader import DONT_CARE, VERTICAL_RATIO
 
 log = logging.getLogger("bench")
@@ -844,16 +844,18 @@ def _check_paths(options: AihubOptions) -> Path:
 
 def _transfer(source: Path, target: Path, link: bool) -> str:
     """Copy, or hard-link (symlink when a hard link is impossible, e.g. across file systems)."""
-    if target.exists() or target.is_symlink():
-        target.unlink()
     if not link:
-        shutil.copy2(source, target)
+        copy_file_atomic(source, target)
         return "copied"
+    remove_outputs([target] if target.exists() or target.is_symlink() else [])
     try:
         os.link(source, target)
         return "hard-linked"
     except OSError:
-        os.symlink(source.resolve(), target)
+        try:
+            os.symlink(source.resolve(), target)
+        except OSError as exc:
+            raise write_error(target, exc, "cannot link the image") from None
         return "symlinked"
 
 
@@ -927,39 +929,38 @@ def convert_aihub(options: AihubOptions, warn: Callable[[str], None] = log.warni
         raise InputError(f"none of the {len(chosen)} annotated images of {summary.list_source} has an image file "
                          f"under {options.aihub} (first: {chosen[0][1].file_name})")
 
-    for path in existing:
-        path.unlink()
-    (out / "gt").mkdir(parents=True, exist_ok=True)
-    rows: list[tuple[str, str]] = []
-    stems: set[str] = set()
-    for entry, record, path in progress_bar(sorted(resolved, key=lambda item: item[1].file_name), desc="writing",
-                                    unit="img", leave=False, enabled=options.progress, min_items=50):
-        category = resolve_category(path, record.type, entry.category)
-        stem = Path(record.file_name).stem
-        if stem.lower() in stems:
-            summary.left_out.append(LeftOut(record.file_name, category, "duplicate_stem"))
-            continue
-        lines, counts = convert_words(record.words(), record.char_boxes(), options.margin)
-        summary.counts.update(counts)
-        if not lines:
-            summary.left_out.append(LeftOut(record.file_name, category, "no_words"))
-            continue
-        stems.add(stem.lower())
-        folder = out / "images" / category
-        folder.mkdir(parents=True, exist_ok=True)
-        summary.transfers[_transfer(path, folder / record.file_name, options.link)] += 1
-        (out / "gt" / f"{stem}.txt").write_text("".join(line.format() + "\n" for line in lines), encoding="utf-8")
-        rows.append((stem, category))
-        summary.images_written += 1
-        summary.per_category[category] += 1
-    with open(out / "categories.csv", "w", encoding="utf-8-sig", newline="") as handle:
-        writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(("stem", "category"))
-        writer.writerows(sorted(rows))
-    with open(out / "left_out.csv", "w", encoding="utf-8-sig", newline="") as handle:
-        writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(("file_name", "category", "reason"))
-        writer.writerows((item.file_name, item.category, LEFT_OUT_REASONS[item.reason]) for item in summary.left_out)
+    remove_outputs(existing)
+    ensure_folder(out / "gt")
+    with staged():  # the gt files, images and CSVs replace older ones together, or none does
+        rows: list[tuple[str, str]] = []
+        stems: set[str] = set()
+        for entry, record, path in progress_bar(sorted(resolved, key=lambda item: item[1].file_name), desc="writing",
+                                        unit="img", leave=False, enabled=options.progress, min_items=50):
+            category = resolve_category(path, record.type, entry.category)
+            stem = Path(record.file_name).stem
+            if stem.lower() in stems:
+                summary.left_out.append(LeftOut(record.file_name, category, "duplicate_stem"))
+                continue
+            lines, counts = convert_words(record.words(), record.char_boxes(), options.margin)
+            summary.counts.update(counts)
+            if not lines:
+                summary.left_out.append(LeftOut(record.file_name, category, "no_words"))
+                continue
+            stems.add(stem.lower())
+            folder = ensure_folder(out / "images" / category)
+            summary.transfers[_transfer(path, folder / record.file_name, options.link)] += 1
+            write_text_atomic(out / "gt" / f"{stem}.txt", "".join(line.format() + "\n" for line in lines))
+            rows.append((stem, category))
+            summary.images_written += 1
+            summary.per_category[category] += 1
+        with atomic_open(out / "categories.csv", "w", encoding="utf-8-sig", newline="") as handle:
+            writer = csv.writer(handle, lineterminator="\n")
+            writer.writerow(("stem", "category"))
+            writer.writerows(sorted(rows))
+        with atomic_open(out / "left_out.csv", "w", encoding="utf-8-sig", newline="") as handle:
+            writer = csv.writer(handle, lineterminator="\n")
+            writer.writerow(("file_name", "category", "reason"))
+            writer.writerows((item.file_name, item.category, LEFT_OUT_REASONS[item.reason]) for item in summary.left_out)
     summary.seconds = time.perf_counter() - started
     if not summary.images_written:
         raise InputError(f"no image of {summary.list_source} had a word left after conversion; nothing written "

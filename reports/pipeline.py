@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
 
+from adapters.core.atomic import staged
 from adapters.core.errors import InputError
 from eval.inputs import EvalInputs
 from reports.eval_tables import brief
@@ -54,11 +55,12 @@ def make_report(request: ReportRequest, inputs: EvalInputs, echo: Callable[[str]
     for run in runs:
         echo(f"{run.label}: {run.given}: {run.how}")
     evaluate_runs(runs, inputs.gt, inputs.options, progress=request.progress)
-    return write_report(ReportInputs(runs, inputs.gt, inputs.options, inputs.gt_dir, title=request.title,
-                                     images=image_paths, categories=categories, category_source=category_source,
-                                     resamples=request.resamples, seed=request.seed, worst=request.worst,
-                                     dont_care_markers=inputs.dont_care_markers, bad_lines=len(inputs.bad_lines),
-                                     font_path=font), request.out)
+    with staged():  # every file of the report replaces its older version at the end, together
+        return write_report(ReportInputs(runs, inputs.gt, inputs.options, inputs.gt_dir, title=request.title,
+                                         images=image_paths, categories=categories, category_source=category_source,
+                                         resamples=request.resamples, seed=request.seed, worst=request.worst,
+                                         dont_care_markers=inputs.dont_care_markers, bad_lines=len(inputs.bad_lines),
+                                         font_path=font), request.out)
 
 
 def summary_lines(files: ReportFiles, iou: float) -> list[str]:

@@ -52,3 +52,9 @@ class AuthError(ProviderError):
 
 class QuotaExhausted(ProviderError):
     """The provider's call quota is used up; the whole run stops. Exit code 4."""
+
+
+class OutputError(InputError):
+    """An output file or folder cannot be written (read-only, full disk, a file where a folder
+    should be); the message names the path and the cause. Exit code 2."""
+
