@@ -51,9 +51,7 @@ byte offset.
 """
 from __future__ import annotations
 
-import codecs
 import csv
-import json
 import logging
 import math
 import os
@@ -65,13 +63,14 @@ from collections import Counter
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any, BinaryIO, Callable, Iterable, Iterator, Sequence
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
 from adapters.core.atomic import atomic_open, copy_file_atomic, ensure_folder, staged, write_error, write_text_atomic
-from adapters.core.errors import InputError
+from adapters.core.errors import InputError, excerpt
 from adapters.core.images import IMAGE_SUFFIXES
+from adapters.core.jsonstream import CHUNK_SIZE, JsonStream
 from adapters.core.schema import Point
 from gt.outputs import existing_outputs, refuse_to_mix, remove_outputs
 from gt.reader import DONT_CARE, VERTICAL_RATIO
@@ -92,8 +91,6 @@ CATEGORY_ALIASES = {
     "trafficsign": "Traffic_Sign", "traffic": "Traffic_Sign",
     "book": "book", "books": "book",
 }
-CHUNK_SIZE = 1 << 18  # 256 KiB: the buffer's transient copies stay a few MB
-MAX_VALUE_CHARS = 64 << 20  # one JSON value bigger than this is corruption, not an annotation
 
 Box = tuple[float, float, float, float]
 Quad = tuple[Point, Point, Point, Point]
@@ -350,7 +347,7 @@ def parse_split_list(text: str, source: str) -> tuple[list[ListEntry], int]:
         parts = [p for p in re.split(r"[\\/]", line) if p.strip()]
         name = parts[-1].strip() if parts else ""
         if not name or Path(name).suffix.lower() not in IMAGE_SUFFIXES:
-            raise InputError(f"{source}, line {number}: expected Category/FILE.jpg, found {line[:80]!r}")
+            raise InputError(f"{source}, line {number}: expected Category/FILE.jpg, found {excerpt(line, 80)}")
         if name.lower() in seen:
             repeats += 1
             continue
@@ -376,180 +373,6 @@ def read_split_list(path: Path | None) -> tuple[list[ListEntry], int, str]:
     if not entries:
         raise InputError(f"{source}: the split list names no image")
     return entries, repeats, source
-
-
-# --------------------------------------------------------------------------------------------
-# Streaming JSON
-# --------------------------------------------------------------------------------------------
-
-_SPACE = re.compile(r"[ \t\n\r]*")
-_LOOKAHEAD = 32  # a value decoded closer than this to the buffer's end is decoded again with more text
-
-
-class JsonStream:
-    """Decode a big UTF-8 JSON file one value at a time; memory stays near ``chunk_size``.
-
-    The buffer is a ``str``; ``offset`` turns a buffer position into a file byte offset for
-    error messages. A value that ends near the end of the buffer is decoded again once more
-    text has arrived, since a number such as ``123.`` + ``45`` may continue in the next chunk.
-    """
-
-    def __init__(self, handle: BinaryIO, source: str, on_bytes: Callable[[int], None] | None = None,
-                 chunk_size: int = CHUNK_SIZE) -> None:
-        self._handle = handle
-        self.source = source
-        self._on_bytes = on_bytes
-        self._chunk = chunk_size
-        self._utf8 = codecs.getincrementaldecoder("utf-8")()
-        self._json = json.JSONDecoder()
-        self._buf = ""
-        self._pos = 0
-        self._base = 0  # file byte offset of self._buf[0]
-        self._read = 0
-        self._eof = False
-        self._started = False
-
-    # -- buffer ---------------------------------------------------------------------------
-    def _fill(self) -> bool:
-        """Append the next chunk (dropping what is consumed); False at end of file."""
-        while not self._eof:
-            data = self._handle.read(self._chunk)
-            if self._on_bytes is not None and data:
-                self._on_bytes(len(data))
-            try:
-                text = self._utf8.decode(data, final=not data)
-            except UnicodeDecodeError as exc:
-                raise InputError(f"{self.source}: not UTF-8 text at byte {self._read + exc.start}") from None
-            self._read += len(data)
-            self._eof = not data
-            if not self._started and text:
-                self._started = True
-                if text.startswith("\ufeff"):  # a BOM, as Windows tools write
-                    self._base += 3
-                    text = text[1:]
-            if text:
-                # Drop the consumed part only now, so positions held by a caller stay valid
-                # when the file turns out to be at its end.
-                if self._pos:
-                    self._base += len(self._buf[:self._pos].encode("utf-8"))
-                    self._buf = self._buf[self._pos:]
-                    self._pos = 0
-                self._buf += text
-                return True
-        return False
-
-    def offset(self, pos: int | None = None) -> int:
-        """File byte offset of a buffer position (default: the cursor)."""
-        pos = self._pos if pos is None else pos
-        return self._base + len(self._buf[:pos].encode("utf-8"))
-
-    def error(self, message: str, pos: int | None = None) -> InputError:
-        return InputError(f"{self.source}: invalid JSON at byte {self.offset(pos)}: {message}")
-
-    # -- tokens ---------------------------------------------------------------------------
-    def peek(self) -> str:
-        """Skip white space; the next character, or '' at end of file."""
-        while True:
-            self._pos = _SPACE.match(self._buf, self._pos).end()  # type: ignore[union-attr]
-            if self._pos < len(self._buf):
-                return self._buf[self._pos]
-            if not self._fill():
-                return ""
-
-    def expect(self, char: str) -> None:
-        found = self.peek()
-        if found != char:
-            raise self.error(f"expected {char!r}, found {found!r}" if found else f"expected {char!r}, found the end")
-        self._pos += 1
-
-    def value(self) -> tuple[Any, int]:
-        """Decode the value at the cursor; returns it and its buffer position."""
-        pos = self._pos
-        if pos >= len(self._buf) or self._buf[pos] in " \t\n\r":
-            if not self.peek():
-                raise self.error("unexpected end of file")
-        while True:
-            start = self._pos
-            try:
-                value, end = self._json.raw_decode(self._buf, start)
-            except json.JSONDecodeError as exc:
-                truncated = exc.pos >= len(self._buf) - 16 or exc.msg.startswith("Unterminated string")
-                if truncated and len(self._buf) - start < MAX_VALUE_CHARS and self._fill():
-                    continue
-                raise self.error(exc.msg, exc.pos) from None
-            if len(self._buf) - end < _LOOKAHEAD and self._fill():
-                continue  # "12" + "3.5", "1e" + "-7" or "tr" + "ue": a number or literal may go on
-            self._pos = end
-            return value, start
-
-    def array(self) -> Iterator[tuple[int, Any, int]]:
-        """Elements of the array at the cursor as ``(index, value, buffer position)``.
-
-        The position stays valid for ``offset`` until the next element is requested.
-        """
-        self.expect("[")
-        if self.peek() == "]":
-            self._pos += 1
-            return
-        index = 0
-        while True:
-            value, start = self.value()
-            yield index, value, start
-            index += 1
-            pos = self._pos
-            found = self._buf[pos] if pos < len(self._buf) else self.peek()
-            if found in " \t\n\r":
-                found = self.peek()
-            if found == ",":
-                self._pos += 1
-            elif found == "]":
-                self._pos += 1
-                return
-            else:
-                raise self.error(f"expected ',' or ']' after element {index} of an array, found {found[:1]!r}")
-
-    def walk(self, handlers: dict[str, Callable[[int, Any, Callable[[], int]], None]],
-             on_done: Callable[[str], None] | None = None) -> set[str]:
-        """Walk the top-level object: each element of an array under a key in ``handlers`` goes to
-        ``handler(index, element, offset)``; other values are decoded and dropped (arrays element
-        by element). Returns the keys seen.
-        """
-        seen: set[str] = set()
-        if self.peek() != "{":
-            raise self.error("expected a JSON object {...} at the top level")
-        self._pos += 1
-        if self.peek() == "}":
-            self._pos += 1
-        else:
-            while True:
-                if self.peek() != '"':
-                    raise self.error("expected a key in double quotes")
-                key, _ = self.value()
-                self.expect(":")
-                handler = handlers.get(key)  # looked up now: a caller may change handlers in on_done
-                if self.peek() == "[":
-                    for index, item, start in self.array():
-                        if handler is not None:
-                            handler(index, item, lambda s=start: self.offset(s))
-                else:
-                    value, start = self.value()
-                    if handler is not None:
-                        raise InputError(f"{self.source}: \"{key}\" must be an array, found "
-                                         f"{type(value).__name__} at byte {self.offset(start)}")
-                seen.add(key)
-                if on_done is not None:
-                    on_done(key)
-                found = self.peek()
-                if found == ",":
-                    self._pos += 1
-                elif found == "}":
-                    self._pos += 1
-                    break
-                else:
-                    raise self.error(f"expected ',' or '}}' after the value of \"{key}\"")
-        if self.peek():
-            raise self.error("unexpected data after the top-level object")
-        return seen
 
 
 # --------------------------------------------------------------------------------------------
@@ -604,9 +427,12 @@ def _bbox(value: Any) -> list[float] | None:
     """The bbox list itself when it is 4 finite numbers, else None (hot path: no copies)."""
     if type(value) is list and len(value) == 4:
         x, y, w, h = value
-        if (type(x) in _NUMBER_TYPES and type(y) in _NUMBER_TYPES and type(w) in _NUMBER_TYPES
-                and type(h) in _NUMBER_TYPES and math.isfinite(x + y + w + h)):
-            return value
+        try:
+            if (type(x) in _NUMBER_TYPES and type(y) in _NUMBER_TYPES and type(w) in _NUMBER_TYPES
+                    and type(h) in _NUMBER_TYPES and math.isfinite(x + y + w + h)):
+                return value
+        except OverflowError:  # an integer beyond any float
+            return None
     return None
 
 
@@ -621,7 +447,7 @@ class _Collector:
 
     def _where(self, what: str, index: int, record: Any, offset: Callable[[], int]) -> str:
         ident = record.get("id") if isinstance(record, dict) else None
-        named = f" (id {ident!r})" if ident is not None else ""
+        named = f" (id {excerpt(ident)})" if ident is not None else ""
         return f"{self.source}: {what} #{index + 1}{named} at byte {offset()}"
 
     def image(self, index: int, record: Any, offset: Callable[[], int]) -> None:
@@ -642,7 +468,7 @@ class _Collector:
         if kind is not None and not isinstance(kind, str):
             raise InputError(f"{self._where('image', index, record, offset)}: type must be a string")
         if key in self.all_ids:
-            raise InputError(f"{self._where('image', index, record, offset)}: image id {record['id']!r} is already "
+            raise InputError(f"{self._where('image', index, record, offset)}: image id {excerpt(record['id'])} is already "
                              f"used by image #{self.all_ids[key] + 1}")
         self.all_ids[key] = index
         self.index.image_records += 1
@@ -666,7 +492,7 @@ class _Collector:
         key = image_id if type(image_id) is str else _id_key(image_id)
         if key is None or key not in self.all_ids:
             raise InputError(f"{self._where('annotation', index, record, offset)}: refers to image id "
-                             f"{image_id!r}, which is not in \"images\"")
+                             f"{excerpt(image_id)}, which is not in \"images\"")
         self.index.annotation_records += 1
         image = self.index.images.get(key)
         if image is None:
@@ -691,10 +517,9 @@ def _annotation_problem(record: Any) -> str:
         return "missing key 'attributes.class'"
     kind = attributes["class"]
     if not isinstance(kind, str) or kind not in CLASSES:
-        return f"unknown attributes.class {kind!r} (expected word, character or ignored)"
+        return f"unknown attributes.class {excerpt(kind)} (expected word, character or ignored)"
     if _bbox(record["bbox"]) is None:
-        found = json.dumps(record["bbox"], ensure_ascii=False)[:80]
-        return f"bbox must be 4 numbers [x, y, width, height], found {found}"
+        return f"bbox must be 4 numbers [x, y, width, height], found {excerpt(record['bbox'], 80)}"
     if kind == WORD and "text" not in record:
         return "missing key 'text'"
     return f"text must be a string or null, found {type(record.get('text')).__name__}"
