@@ -27,7 +27,8 @@ and ``utils/``), which Light-OCR used for its evaluation on the 9,886-image test
   a non-null text of an ignored region as a word, and dropped ignored regions with empty text).
   Words whose text is null also become ``###`` (with the character rectangle).
 * Words whose text is empty or white space are skipped, and so are words and regions whose box
-  has zero or negative width or height; both are counted. Character boxes of zero size are not
+  has zero or negative width or height, or a corner beyond 10^9 once rounded (the gt reader, and
+  so ``bench eval``, refuses such coordinates); all are counted. Character boxes of zero size are not
   used. Line breaks and tabs inside a text become spaces (they would break the line format).
 * Coordinates are rounded to the nearest integer. Light-OCR truncated with ``int()``, which
   turns a rotation's ``119.99999`` into ``119``.
@@ -71,7 +72,7 @@ from adapters.core.atomic import atomic_open, copy_file_atomic, ensure_folder, s
 from adapters.core.errors import InputError, excerpt
 from adapters.core.images import IMAGE_SUFFIXES
 from adapters.core.jsonstream import CHUNK_SIZE, JsonStream
-from adapters.core.schema import Point
+from adapters.core.schema import MAX_COORDINATE, Point
 from gt.outputs import existing_outputs, refuse_to_mix, remove_outputs
 from gt.reader import DONT_CARE, VERTICAL_RATIO
 
@@ -110,6 +111,7 @@ LINE_COUNTS = {
 SKIP_COUNTS = {
     "empty_text": "words with empty text",
     "bad_box": "words or regions with zero or negative width or height",
+    "out_of_range": "words or regions with a coordinate beyond 10^9 (bench eval would refuse the file)",
 }
 INFO_COUNTS = {
     "own_box": "words without characters inside (own box used)",
@@ -246,6 +248,11 @@ def _integer(value: float) -> int:
     return int(math.floor(value + 0.5))
 
 
+def _writable(quad: Quad) -> bool:
+    """Every corner, rounded as written, within the coordinate range the gt reader accepts."""
+    return all(math.isfinite(v) and abs(_integer(v)) <= MAX_COORDINATE for point in quad for v in point)
+
+
 def clean_text(text: str) -> str:
     """Line breaks and tabs -> spaces (a gt line is one line), outer white space removed."""
     return re.sub(r"[\r\n\t\v\f\x85\u2028\u2029]", " ", text).strip()
@@ -270,7 +277,11 @@ def convert_words(words: Iterable[tuple[str, Box, str | None]], chars: np.ndarra
             if w <= 0 or h <= 0:
                 counts["bad_box"] += 1
                 continue
-            lines.append(GtLine(order_corners(box_corners(box)), DONT_CARE))
+            quad = order_corners(box_corners(box))
+            if not _writable(quad):
+                counts["out_of_range"] += 1
+                continue
+            lines.append(GtLine(quad, DONT_CARE))
             counts["dont_care_ignored"] += 1
             continue
         if text is not None:
@@ -288,6 +299,9 @@ def convert_words(words: Iterable[tuple[str, Box, str | None]], chars: np.ndarra
         else:
             quad = order_corners(box_corners(box))
             counts["own_box"] += 1
+        if not _writable(quad):
+            counts["out_of_range"] += 1
+            continue
         if text is None:
             lines.append(GtLine(quad, DONT_CARE))
             counts["dont_care_null_text"] += 1
