@@ -158,6 +158,19 @@ def _zip_txt(archive: zipfile.ZipFile) -> list[zipfile.ZipInfo]:
             if not info.is_dir() and info.filename.lower().endswith(".txt") and "__MACOSX" not in info.filename]
 
 
+def annotation_names(source: Path) -> list[str] | None:
+    """The file names ``read_annotations`` would read from a folder or zip (None for anything else)."""
+    if source.is_dir():
+        return [path.name for path in _folder_txt(source)]
+    if source.is_file() and _is_zip(source):
+        try:
+            with zipfile.ZipFile(source) as archive:
+                return [Path(info.filename).name for info in _zip_txt(archive)]
+        except (zipfile.BadZipFile, OSError, ValueError):
+            return None  # read_annotations says what is wrong with it
+    return None
+
+
 def _folder_files(source: Path) -> Iterator[tuple[str, str, bytes]]:
     """Every ``.txt`` under a folder, in path order; a sub-folder or file that cannot be read is an error."""
     for path in _folder_txt(source):

@@ -23,6 +23,7 @@ from adapters.core.errors import InputError, clip, excerpt
 from adapters.providers.results import load_results
 from adapters.core.schema import ResultSet
 from eval.evaluate import EvalOptions, Evaluation
+from eval.inputs import check_predictions_path
 from eval.metrics import Counts, flat_scores, names, scores_of
 from reports.csv_files import write_csv
 from reports.eval_tables import SUMMARY_FILE
@@ -145,6 +146,7 @@ def load_runs(given: Sequence[Path], gt_dir: Path) -> list[ProviderRun]:
     loaded = []
     for path in given:
         source, how = resolve_input(Path(path), gt_dir)
+        check_predictions_path(source, gt_dir, option="")
         results = load_results(source)
         loaded.append((results, source, Path(path), how))
     labels = disambiguate([r.provider for r, *_ in loaded], [s for _, s, *_ in loaded])

@@ -13,7 +13,7 @@ from typing import Callable, Sequence
 
 from adapters.core.atomic import staged
 from adapters.core.errors import InputError
-from eval.inputs import EvalInputs
+from eval.inputs import EvalInputs, check_predictions_match
 from reports.eval_tables import brief
 from reports.html import ReportFiles
 
@@ -46,6 +46,8 @@ def make_report(request: ReportRequest, inputs: EvalInputs, echo: Callable[[str]
     if inputs.gt_dir is None:
         raise InputError("a report needs ground truth (--txt_gt_dir)")
     runs = load_runs(request.results, inputs.gt_dir)
+    for run in runs:
+        check_predictions_match(run.results, inputs.gt, run.source)
     image_paths = {f.key: f.path for f in discover(request.images)} if request.images is not None else None
     if image_paths is not None and not set(image_paths) & set(inputs.gt):
         log.warning("%s: none of its images has ground truth (stems differ); no overlays will be drawn",
