@@ -52,8 +52,9 @@ IgnoreCaseOption = Annotated[bool, typer.Option("--ignore-case", help="Compare t
 IgnoreSpaceOption = Annotated[bool, typer.Option("--ignore-space", help="Remove all white space before comparing "
                                                                         "(Kakao answers '가 자 미').")]
 IgnorePunctOption = Annotated[bool, typer.Option("--ignore-punct", help="Remove Unicode punctuation before comparing.")]
-Icdar15Option = Annotated[bool, typer.Option("--icdar15", help="ICDAR 2015 text rule: upper-case both texts and "
-                                             "forgive one leading and one trailing !?.:,*\"()·[]/' in the gt.")]
+Icdar15Option = Annotated[bool, typer.Option("--icdar15", help="ICDAR 2015 text rule: remove \"...\" quoting, "
+                                             "upper-case both texts and forgive one leading and one trailing "
+                                             "!?.:,*\"()·[]/' in the gt.")]
 MinScoreOption = Annotated[Optional[float], typer.Option("--min-score", min=0.0, max=1.0,
                                                          help="Drop predictions whose confidence is below this first.")]
 

@@ -62,7 +62,7 @@ def read_eval_inputs(gt_dir: Path | None, iou: Iterable[float], *, ignore_text: 
     markers = (DONT_CARE, *ignore_text)
     if gt_dir is None:
         return EvalInputs(options, dont_care_markers=markers)
-    annotations = read_annotations(gt_dir, dont_care=markers, skip_bad_lines=skip_bad_lines)
+    annotations = read_annotations(gt_dir, dont_care=markers, skip_bad_lines=skip_bad_lines, unquote=text.icdar15)
     for bad in annotations.bad_lines:
         log.warning("skipped %s", bad)
     if not annotations.images:

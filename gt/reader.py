@@ -19,6 +19,7 @@ from typing import Iterable, Iterator
 
 from adapters.core.errors import InputError, clip, excerpt, read_error
 from adapters.core.schema import MAX_COORDINATE, Point
+from eval.text import icdar15_unquote
 
 log = logging.getLogger("bench")
 
@@ -123,8 +124,13 @@ def parse_annotation_text(
     source: str,
     dont_care: frozenset[str] | None = frozenset({DONT_CARE}),
     skip_bad_lines: bool = False,
+    unquote: bool = False,
 ) -> tuple[list[Word], list[BadLine]]:
-    """Parse a whole file's text. ``dont_care=None`` reads predictions (text optional, all scored)."""
+    """Parse a whole file's text. ``dont_care=None`` reads predictions (text optional, all scored).
+
+    ``unquote`` (``--icdar15``): a text in double quotes is a marker when its unquoted form is, as
+    in the official ICDAR 2015 reader (the text itself is unquoted where texts are compared).
+    """
     words: list[Word] = []
     bad: list[BadLine] = []
     markers = None if dont_care is None else {unicodedata.normalize("NFC", m) for m in dont_care}
@@ -138,7 +144,8 @@ def parse_annotation_text(
                 raise GtFormatError(f"{source}, line {number}: {exc}: {excerpt(raw.strip(), 80)}") from None
             bad.append(BadLine(source, number, str(exc)))
             continue
-        care = markers is None or unicodedata.normalize("NFC", word_text) not in markers
+        marker = icdar15_unquote(word_text) if unquote else word_text
+        care = markers is None or unicodedata.normalize("NFC", marker) not in markers
         words.append(Word(points, word_text, care, number))
     return words, bad
 
@@ -252,6 +259,7 @@ def read_annotations(
     source: Path | str,
     dont_care: Iterable[str] | None = (DONT_CARE,),
     skip_bad_lines: bool = False,
+    unquote: bool = False,
 ) -> Annotations:
     """Read every annotation file of ``source``; two files with the same stem are an error."""
     source = Path(source)
@@ -261,7 +269,7 @@ def read_annotations(
         stem = image_stem(file_name)
         if stem in result.sources:
             raise InputError(f"two annotation files for image {stem!r}: {result.sources[stem]} and {name}")
-        words, bad = parse_annotation_text(decode_annotation(data, name), name, markers, skip_bad_lines)
+        words, bad = parse_annotation_text(decode_annotation(data, name), name, markers, skip_bad_lines, unquote)
         result.images[stem] = words
         result.sources[stem] = name
         result.bad_lines.extend(bad)
