@@ -69,7 +69,7 @@ from typing import Any, Callable, Iterable, Iterator, Sequence
 import numpy as np
 
 from adapters.core.atomic import atomic_open, copy_file_atomic, ensure_folder, staged, write_error, write_text_atomic
-from adapters.core.errors import InputError, excerpt
+from adapters.core.errors import InputError, excerpt, read_error
 from adapters.core.images import IMAGE_SUFFIXES
 from adapters.core.jsonstream import CHUNK_SIZE, JsonStream
 from adapters.core.schema import MAX_COORDINATE, Point
@@ -378,7 +378,10 @@ def read_split_list(path: Path | None) -> tuple[list[ListEntry], int, str]:
     else:
         if not path.is_file():
             raise InputError(f"{path}: no such split list file")
-        data, source = path.read_bytes(), str(path)
+        try:
+            data, source = path.read_bytes(), str(path)
+        except OSError as exc:
+            raise read_error(path, exc) from None
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -549,7 +552,11 @@ def read_annotation_file(path: Path, wanted: set[str] | None, progress: bool = T
     from adapters.core.progress import progress_bar
 
     source = str(path)
-    size = path.stat().st_size
+    try:
+        size = path.stat().st_size
+        open(path, "rb").close()
+    except OSError as exc:
+        raise read_error(path, exc) from None
     collector = _Collector(source, wanted)
     skipped: list[bool] = []
     handlers: dict[str, Callable[[int, Any, Callable[[], int]], None]] = {
@@ -585,7 +592,11 @@ def read_annotation_file(path: Path, wanted: set[str] | None, progress: bool = T
 def index_image_files(root: Path, wanted: set[str] | None) -> dict[str, list[Path]]:
     """Lower-case file name -> every image file of that name under ``root`` (one walk)."""
     found: dict[str, list[Path]] = {}
-    for folder, dirs, files in os.walk(root):
+
+    def unreadable(exc: OSError) -> None:  # a folder of images that cannot be listed is not "no image file"
+        raise read_error(exc.filename or root, exc)
+
+    for folder, dirs, files in os.walk(root, onerror=unreadable):
         dirs.sort()
         for name in sorted(files):
             key = name.lower()
