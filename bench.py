@@ -52,8 +52,9 @@ IgnoreCaseOption = Annotated[bool, typer.Option("--ignore-case", help="Compare t
 IgnoreSpaceOption = Annotated[bool, typer.Option("--ignore-space", help="Remove all white space before comparing "
                                                                         "(Kakao answers '가 자 미').")]
 IgnorePunctOption = Annotated[bool, typer.Option("--ignore-punct", help="Remove Unicode punctuation before comparing.")]
-Icdar15Option = Annotated[bool, typer.Option("--icdar15", help="ICDAR 2015 text rule: upper-case both texts and "
-                                             "forgive one leading and one trailing !?.:,*\"()·[]/' in the gt.")]
+Icdar15Option = Annotated[bool, typer.Option("--icdar15", help="ICDAR 2015 text rule: remove \"...\" quoting, "
+                                             "upper-case both texts and forgive one leading and one trailing "
+                                             "!?.:,*\"()·[]/' in the gt.")]
 MinScoreOption = Annotated[Optional[float], typer.Option("--min-score", min=0.0, max=1.0,
                                                          help="Drop predictions whose confidence is below this first.")]
 
@@ -100,15 +101,14 @@ def eval_command(
     """
     from adapters.core.progress import progress_bar
 
-    from adapters.providers.results import load_results
     from eval.evaluate import evaluate
-    from eval.inputs import read_eval_inputs
+    from eval.inputs import load_predictions, read_eval_inputs
     from reports.eval_tables import format_table, write_evaluation, written_files
 
     inputs = read_eval_inputs(txt_gt_dir, iou, ignore_text=ignore_text, skip_bad_lines=skip_bad_lines,
                               text=_text_options(ignore_case, ignore_space, ignore_punct, icdar15), min_score=min_score,
                               protocol=protocol.value)
-    results = load_results(api_res_json)
+    results = load_predictions(api_res_json, inputs)
     with progress_bar(total=len(inputs.gt), desc="evaluating", unit="img", leave=False,
                       enabled=progress, min_items=500) as bar:
         evaluation = evaluate(inputs.gt, results.images, inputs.options, progress=bar.update)
@@ -319,8 +319,7 @@ def show_command(
 ) -> None:
     """Draw a provider's boxes and texts on each image (and, with ground truth, what was right or wrong)."""
     from adapters.core.images import discover
-    from adapters.providers.results import load_results
-    from eval.inputs import read_eval_inputs
+    from eval.inputs import load_predictions, read_eval_inputs
     from reports.fonts import hangul_font
     from reports.show import draw_overlays
 
@@ -332,7 +331,7 @@ def show_command(
                               text=_text_options(ignore_case, ignore_space, ignore_punct, icdar15), min_score=min_score)
     font, found = hangul_font(), discover(images)
     results, failed = (_collect_for_show(provider.value, found, out, progress) if provider is not None
-                       else (load_results(api_res_json), 0))
+                       else (load_predictions(api_res_json, inputs), 0))
     typer.echo(draw_overlays(images, found, results.images, inputs, out, font, only_errors=only_errors, labels=labels,
                              progress=progress))
     if failed:

@@ -27,7 +27,8 @@ and ``utils/``), which Light-OCR used for its evaluation on the 9,886-image test
   a non-null text of an ignored region as a word, and dropped ignored regions with empty text).
   Words whose text is null also become ``###`` (with the character rectangle).
 * Words whose text is empty or white space are skipped, and so are words and regions whose box
-  has zero or negative width or height; both are counted. Character boxes of zero size are not
+  has zero or negative width or height, or a corner beyond 10^9 once rounded (the gt reader, and
+  so ``bench eval``, refuses such coordinates); all are counted. Character boxes of zero size are not
   used. Line breaks and tabs inside a text become spaces (they would break the line format).
 * Coordinates are rounded to the nearest integer. Light-OCR truncated with ``int()``, which
   turns a rotation's ``119.99999`` into ``119``.
@@ -51,14 +52,11 @@ byte offset.
 """
 from __future__ import annotations
 
-import codecs
 import csv
-import json
 import logging
 import math
 import os
 import re
-import shutil
 import sys
 import time
 from array import array
@@ -66,14 +64,16 @@ from collections import Counter
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any, BinaryIO, Callable, Iterable, Iterator, Sequence
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
-from adapters.core.errors import InputError
+from adapters.core.atomic import atomic_open, copy_file_atomic, ensure_folder, staged, write_error, write_text_atomic
+from adapters.core.errors import InputError, excerpt, read_error
 from adapters.core.images import IMAGE_SUFFIXES
-from adapters.core.schema import Point
-from gt.outputs import existing_outputs, refuse_to_mix
+from adapters.core.jsonstream import CHUNK_SIZE, JsonStream
+from adapters.core.schema import MAX_COORDINATE, Point
+from gt.outputs import existing_outputs, refuse_to_mix, remove_outputs
 from gt.reader import DONT_CARE, VERTICAL_RATIO
 
 log = logging.getLogger("bench")
@@ -92,8 +92,6 @@ CATEGORY_ALIASES = {
     "trafficsign": "Traffic_Sign", "traffic": "Traffic_Sign",
     "book": "book", "books": "book",
 }
-CHUNK_SIZE = 1 << 18  # 256 KiB: the buffer's transient copies stay a few MB
-MAX_VALUE_CHARS = 64 << 20  # one JSON value bigger than this is corruption, not an annotation
 
 Box = tuple[float, float, float, float]
 Quad = tuple[Point, Point, Point, Point]
@@ -113,6 +111,7 @@ LINE_COUNTS = {
 SKIP_COUNTS = {
     "empty_text": "words with empty text",
     "bad_box": "words or regions with zero or negative width or height",
+    "out_of_range": "words or regions with a coordinate beyond 10^9 (bench eval would refuse the file)",
 }
 INFO_COUNTS = {
     "own_box": "words without characters inside (own box used)",
@@ -249,6 +248,11 @@ def _integer(value: float) -> int:
     return int(math.floor(value + 0.5))
 
 
+def _writable(quad: Quad) -> bool:
+    """Every corner, rounded as written, within the coordinate range the gt reader accepts."""
+    return all(math.isfinite(v) and abs(_integer(v)) <= MAX_COORDINATE for point in quad for v in point)
+
+
 def clean_text(text: str) -> str:
     """Line breaks and tabs -> spaces (a gt line is one line), outer white space removed."""
     return re.sub(r"[\r\n\t\v\f\x85\u2028\u2029]", " ", text).strip()
@@ -273,7 +277,11 @@ def convert_words(words: Iterable[tuple[str, Box, str | None]], chars: np.ndarra
             if w <= 0 or h <= 0:
                 counts["bad_box"] += 1
                 continue
-            lines.append(GtLine(order_corners(box_corners(box)), DONT_CARE))
+            quad = order_corners(box_corners(box))
+            if not _writable(quad):
+                counts["out_of_range"] += 1
+                continue
+            lines.append(GtLine(quad, DONT_CARE))
             counts["dont_care_ignored"] += 1
             continue
         if text is not None:
@@ -291,6 +299,9 @@ def convert_words(words: Iterable[tuple[str, Box, str | None]], chars: np.ndarra
         else:
             quad = order_corners(box_corners(box))
             counts["own_box"] += 1
+        if not _writable(quad):
+            counts["out_of_range"] += 1
+            continue
         if text is None:
             lines.append(GtLine(quad, DONT_CARE))
             counts["dont_care_null_text"] += 1
@@ -350,7 +361,7 @@ def parse_split_list(text: str, source: str) -> tuple[list[ListEntry], int]:
         parts = [p for p in re.split(r"[\\/]", line) if p.strip()]
         name = parts[-1].strip() if parts else ""
         if not name or Path(name).suffix.lower() not in IMAGE_SUFFIXES:
-            raise InputError(f"{source}, line {number}: expected Category/FILE.jpg, found {line[:80]!r}")
+            raise InputError(f"{source}, line {number}: expected Category/FILE.jpg, found {excerpt(line, 80)}")
         if name.lower() in seen:
             repeats += 1
             continue
@@ -367,7 +378,10 @@ def read_split_list(path: Path | None) -> tuple[list[ListEntry], int, str]:
     else:
         if not path.is_file():
             raise InputError(f"{path}: no such split list file")
-        data, source = path.read_bytes(), str(path)
+        try:
+            data, source = path.read_bytes(), str(path)
+        except OSError as exc:
+            raise read_error(path, exc) from None
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -376,180 +390,6 @@ def read_split_list(path: Path | None) -> tuple[list[ListEntry], int, str]:
     if not entries:
         raise InputError(f"{source}: the split list names no image")
     return entries, repeats, source
-
-
-# --------------------------------------------------------------------------------------------
-# Streaming JSON
-# --------------------------------------------------------------------------------------------
-
-_SPACE = re.compile(r"[ \t\n\r]*")
-_LOOKAHEAD = 32  # a value decoded closer than this to the buffer's end is decoded again with more text
-
-
-class JsonStream:
-    """Decode a big UTF-8 JSON file one value at a time; memory stays near ``chunk_size``.
-
-    The buffer is a ``str``; ``offset`` turns a buffer position into a file byte offset for
-    error messages. A value that ends near the end of the buffer is decoded again once more
-    text has arrived, since a number such as ``123.`` + ``45`` may continue in the next chunk.
-    """
-
-    def __init__(self, handle: BinaryIO, source: str, on_bytes: Callable[[int], None] | None = None,
-                 chunk_size: int = CHUNK_SIZE) -> None:
-        self._handle = handle
-        self.source = source
-        self._on_bytes = on_bytes
-        self._chunk = chunk_size
-        self._utf8 = codecs.getincrementaldecoder("utf-8")()
-        self._json = json.JSONDecoder()
-        self._buf = ""
-        self._pos = 0
-        self._base = 0  # file byte offset of self._buf[0]
-        self._read = 0
-        self._eof = False
-        self._started = False
-
-    # -- buffer ---------------------------------------------------------------------------
-    def _fill(self) -> bool:
-        """Append the next chunk (dropping what is consumed); False at end of file."""
-        while not self._eof:
-            data = self._handle.read(self._chunk)
-            if self._on_bytes is not None and data:
-                self._on_bytes(len(data))
-            try:
-                text = self._utf8.decode(data, final=not data)
-            except UnicodeDecodeError as exc:
-                raise InputError(f"{self.source}: not UTF-8 text at byte {self._read + exc.start}") from None
-            self._read += len(data)
-            self._eof = not data
-            if not self._started and text:
-                self._started = True
-                if text.startswith("\ufeff"):  # a BOM, as Windows tools write
-                    self._base += 3
-                    text = text[1:]
-            if text:
-                # Drop the consumed part only now, so positions held by a caller stay valid
-                # when the file turns out to be at its end.
-                if self._pos:
-                    self._base += len(self._buf[:self._pos].encode("utf-8"))
-                    self._buf = self._buf[self._pos:]
-                    self._pos = 0
-                self._buf += text
-                return True
-        return False
-
-    def offset(self, pos: int | None = None) -> int:
-        """File byte offset of a buffer position (default: the cursor)."""
-        pos = self._pos if pos is None else pos
-        return self._base + len(self._buf[:pos].encode("utf-8"))
-
-    def error(self, message: str, pos: int | None = None) -> InputError:
-        return InputError(f"{self.source}: invalid JSON at byte {self.offset(pos)}: {message}")
-
-    # -- tokens ---------------------------------------------------------------------------
-    def peek(self) -> str:
-        """Skip white space; the next character, or '' at end of file."""
-        while True:
-            self._pos = _SPACE.match(self._buf, self._pos).end()  # type: ignore[union-attr]
-            if self._pos < len(self._buf):
-                return self._buf[self._pos]
-            if not self._fill():
-                return ""
-
-    def expect(self, char: str) -> None:
-        found = self.peek()
-        if found != char:
-            raise self.error(f"expected {char!r}, found {found!r}" if found else f"expected {char!r}, found the end")
-        self._pos += 1
-
-    def value(self) -> tuple[Any, int]:
-        """Decode the value at the cursor; returns it and its buffer position."""
-        pos = self._pos
-        if pos >= len(self._buf) or self._buf[pos] in " \t\n\r":
-            if not self.peek():
-                raise self.error("unexpected end of file")
-        while True:
-            start = self._pos
-            try:
-                value, end = self._json.raw_decode(self._buf, start)
-            except json.JSONDecodeError as exc:
-                truncated = exc.pos >= len(self._buf) - 16 or exc.msg.startswith("Unterminated string")
-                if truncated and len(self._buf) - start < MAX_VALUE_CHARS and self._fill():
-                    continue
-                raise self.error(exc.msg, exc.pos) from None
-            if len(self._buf) - end < _LOOKAHEAD and self._fill():
-                continue  # "12" + "3.5", "1e" + "-7" or "tr" + "ue": a number or literal may go on
-            self._pos = end
-            return value, start
-
-    def array(self) -> Iterator[tuple[int, Any, int]]:
-        """Elements of the array at the cursor as ``(index, value, buffer position)``.
-
-        The position stays valid for ``offset`` until the next element is requested.
-        """
-        self.expect("[")
-        if self.peek() == "]":
-            self._pos += 1
-            return
-        index = 0
-        while True:
-            value, start = self.value()
-            yield index, value, start
-            index += 1
-            pos = self._pos
-            found = self._buf[pos] if pos < len(self._buf) else self.peek()
-            if found in " \t\n\r":
-                found = self.peek()
-            if found == ",":
-                self._pos += 1
-            elif found == "]":
-                self._pos += 1
-                return
-            else:
-                raise self.error(f"expected ',' or ']' after element {index} of an array, found {found[:1]!r}")
-
-    def walk(self, handlers: dict[str, Callable[[int, Any, Callable[[], int]], None]],
-             on_done: Callable[[str], None] | None = None) -> set[str]:
-        """Walk the top-level object: each element of an array under a key in ``handlers`` goes to
-        ``handler(index, element, offset)``; other values are decoded and dropped (arrays element
-        by element). Returns the keys seen.
-        """
-        seen: set[str] = set()
-        if self.peek() != "{":
-            raise self.error("expected a JSON object {...} at the top level")
-        self._pos += 1
-        if self.peek() == "}":
-            self._pos += 1
-        else:
-            while True:
-                if self.peek() != '"':
-                    raise self.error("expected a key in double quotes")
-                key, _ = self.value()
-                self.expect(":")
-                handler = handlers.get(key)  # looked up now: a caller may change handlers in on_done
-                if self.peek() == "[":
-                    for index, item, start in self.array():
-                        if handler is not None:
-                            handler(index, item, lambda s=start: self.offset(s))
-                else:
-                    value, start = self.value()
-                    if handler is not None:
-                        raise InputError(f"{self.source}: \"{key}\" must be an array, found "
-                                         f"{type(value).__name__} at byte {self.offset(start)}")
-                seen.add(key)
-                if on_done is not None:
-                    on_done(key)
-                found = self.peek()
-                if found == ",":
-                    self._pos += 1
-                elif found == "}":
-                    self._pos += 1
-                    break
-                else:
-                    raise self.error(f"expected ',' or '}}' after the value of \"{key}\"")
-        if self.peek():
-            raise self.error("unexpected data after the top-level object")
-        return seen
 
 
 # --------------------------------------------------------------------------------------------
@@ -604,9 +444,12 @@ def _bbox(value: Any) -> list[float] | None:
     """The bbox list itself when it is 4 finite numbers, else None (hot path: no copies)."""
     if type(value) is list and len(value) == 4:
         x, y, w, h = value
-        if (type(x) in _NUMBER_TYPES and type(y) in _NUMBER_TYPES and type(w) in _NUMBER_TYPES
-                and type(h) in _NUMBER_TYPES and math.isfinite(x + y + w + h)):
-            return value
+        try:
+            if (type(x) in _NUMBER_TYPES and type(y) in _NUMBER_TYPES and type(w) in _NUMBER_TYPES
+                    and type(h) in _NUMBER_TYPES and math.isfinite(x + y + w + h)):
+                return value
+        except OverflowError:  # an integer beyond any float
+            return None
     return None
 
 
@@ -621,7 +464,7 @@ class _Collector:
 
     def _where(self, what: str, index: int, record: Any, offset: Callable[[], int]) -> str:
         ident = record.get("id") if isinstance(record, dict) else None
-        named = f" (id {ident!r})" if ident is not None else ""
+        named = f" (id {excerpt(ident)})" if ident is not None else ""
         return f"{self.source}: {what} #{index + 1}{named} at byte {offset()}"
 
     def image(self, index: int, record: Any, offset: Callable[[], int]) -> None:
@@ -642,7 +485,7 @@ class _Collector:
         if kind is not None and not isinstance(kind, str):
             raise InputError(f"{self._where('image', index, record, offset)}: type must be a string")
         if key in self.all_ids:
-            raise InputError(f"{self._where('image', index, record, offset)}: image id {record['id']!r} is already "
+            raise InputError(f"{self._where('image', index, record, offset)}: image id {excerpt(record['id'])} is already "
                              f"used by image #{self.all_ids[key] + 1}")
         self.all_ids[key] = index
         self.index.image_records += 1
@@ -666,7 +509,7 @@ class _Collector:
         key = image_id if type(image_id) is str else _id_key(image_id)
         if key is None or key not in self.all_ids:
             raise InputError(f"{self._where('annotation', index, record, offset)}: refers to image id "
-                             f"{image_id!r}, which is not in \"images\"")
+                             f"{excerpt(image_id)}, which is not in \"images\"")
         self.index.annotation_records += 1
         image = self.index.images.get(key)
         if image is None:
@@ -691,10 +534,9 @@ def _annotation_problem(record: Any) -> str:
         return "missing key 'attributes.class'"
     kind = attributes["class"]
     if not isinstance(kind, str) or kind not in CLASSES:
-        return f"unknown attributes.class {kind!r} (expected word, character or ignored)"
+        return f"unknown attributes.class {excerpt(kind)} (expected word, character or ignored)"
     if _bbox(record["bbox"]) is None:
-        found = json.dumps(record["bbox"], ensure_ascii=False)[:80]
-        return f"bbox must be 4 numbers [x, y, width, height], found {found}"
+        return f"bbox must be 4 numbers [x, y, width, height], found {excerpt(record['bbox'], 80)}"
     if kind == WORD and "text" not in record:
         return "missing key 'text'"
     return f"text must be a string or null, found {type(record.get('text')).__name__}"
@@ -710,7 +552,11 @@ def read_annotation_file(path: Path, wanted: set[str] | None, progress: bool = T
     from adapters.core.progress import progress_bar
 
     source = str(path)
-    size = path.stat().st_size
+    try:
+        size = path.stat().st_size
+        open(path, "rb").close()
+    except OSError as exc:
+        raise read_error(path, exc) from None
     collector = _Collector(source, wanted)
     skipped: list[bool] = []
     handlers: dict[str, Callable[[int, Any, Callable[[], int]], None]] = {
@@ -746,7 +592,11 @@ def read_annotation_file(path: Path, wanted: set[str] | None, progress: bool = T
 def index_image_files(root: Path, wanted: set[str] | None) -> dict[str, list[Path]]:
     """Lower-case file name -> every image file of that name under ``root`` (one walk)."""
     found: dict[str, list[Path]] = {}
-    for folder, dirs, files in os.walk(root):
+
+    def unreadable(exc: OSError) -> None:  # a folder of images that cannot be listed is not "no image file"
+        raise read_error(exc.filename or root, exc)
+
+    for folder, dirs, files in os.walk(root, onerror=unreadable):
         dirs.sort()
         for name in sorted(files):
             key = name.lower()
@@ -844,16 +694,18 @@ def _check_paths(options: AihubOptions) -> Path:
 
 def _transfer(source: Path, target: Path, link: bool) -> str:
     """Copy, or hard-link (symlink when a hard link is impossible, e.g. across file systems)."""
-    if target.exists() or target.is_symlink():
-        target.unlink()
     if not link:
-        shutil.copy2(source, target)
+        copy_file_atomic(source, target)
         return "copied"
+    remove_outputs([target] if target.exists() or target.is_symlink() else [])
     try:
         os.link(source, target)
         return "hard-linked"
     except OSError:
-        os.symlink(source.resolve(), target)
+        try:
+            os.symlink(source.resolve(), target)
+        except OSError as exc:
+            raise write_error(target, exc, "cannot link the image") from None
         return "symlinked"
 
 
@@ -927,39 +779,38 @@ def convert_aihub(options: AihubOptions, warn: Callable[[str], None] = log.warni
         raise InputError(f"none of the {len(chosen)} annotated images of {summary.list_source} has an image file "
                          f"under {options.aihub} (first: {chosen[0][1].file_name})")
 
-    for path in existing:
-        path.unlink()
-    (out / "gt").mkdir(parents=True, exist_ok=True)
-    rows: list[tuple[str, str]] = []
-    stems: set[str] = set()
-    for entry, record, path in progress_bar(sorted(resolved, key=lambda item: item[1].file_name), desc="writing",
-                                    unit="img", leave=False, enabled=options.progress, min_items=50):
-        category = resolve_category(path, record.type, entry.category)
-        stem = Path(record.file_name).stem
-        if stem.lower() in stems:
-            summary.left_out.append(LeftOut(record.file_name, category, "duplicate_stem"))
-            continue
-        lines, counts = convert_words(record.words(), record.char_boxes(), options.margin)
-        summary.counts.update(counts)
-        if not lines:
-            summary.left_out.append(LeftOut(record.file_name, category, "no_words"))
-            continue
-        stems.add(stem.lower())
-        folder = out / "images" / category
-        folder.mkdir(parents=True, exist_ok=True)
-        summary.transfers[_transfer(path, folder / record.file_name, options.link)] += 1
-        (out / "gt" / f"{stem}.txt").write_text("".join(line.format() + "\n" for line in lines), encoding="utf-8")
-        rows.append((stem, category))
-        summary.images_written += 1
-        summary.per_category[category] += 1
-    with open(out / "categories.csv", "w", encoding="utf-8-sig", newline="") as handle:
-        writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(("stem", "category"))
-        writer.writerows(sorted(rows))
-    with open(out / "left_out.csv", "w", encoding="utf-8-sig", newline="") as handle:
-        writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(("file_name", "category", "reason"))
-        writer.writerows((item.file_name, item.category, LEFT_OUT_REASONS[item.reason]) for item in summary.left_out)
+    remove_outputs(existing)
+    ensure_folder(out / "gt")
+    with staged():  # the gt files, images and CSVs replace older ones together, or none does
+        rows: list[tuple[str, str]] = []
+        stems: set[str] = set()
+        for entry, record, path in progress_bar(sorted(resolved, key=lambda item: item[1].file_name), desc="writing",
+                                        unit="img", leave=False, enabled=options.progress, min_items=50):
+            category = resolve_category(path, record.type, entry.category)
+            stem = Path(record.file_name).stem
+            if stem.lower() in stems:
+                summary.left_out.append(LeftOut(record.file_name, category, "duplicate_stem"))
+                continue
+            lines, counts = convert_words(record.words(), record.char_boxes(), options.margin)
+            summary.counts.update(counts)
+            if not lines:
+                summary.left_out.append(LeftOut(record.file_name, category, "no_words"))
+                continue
+            stems.add(stem.lower())
+            folder = ensure_folder(out / "images" / category)
+            summary.transfers[_transfer(path, folder / record.file_name, options.link)] += 1
+            write_text_atomic(out / "gt" / f"{stem}.txt", "".join(line.format() + "\n" for line in lines))
+            rows.append((stem, category))
+            summary.images_written += 1
+            summary.per_category[category] += 1
+        with atomic_open(out / "categories.csv", "w", encoding="utf-8-sig", newline="") as handle:
+            writer = csv.writer(handle, lineterminator="\n")
+            writer.writerow(("stem", "category"))
+            writer.writerows(sorted(rows))
+        with atomic_open(out / "left_out.csv", "w", encoding="utf-8-sig", newline="") as handle:
+            writer = csv.writer(handle, lineterminator="\n")
+            writer.writerow(("file_name", "category", "reason"))
+            writer.writerows((item.file_name, item.category, LEFT_OUT_REASONS[item.reason]) for item in summary.left_out)
     summary.seconds = time.perf_counter() - started
     if not summary.images_written:
         raise InputError(f"no image of {summary.list_source} had a word left after conversion; nothing written "

@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Collection, Sequence
 
+from adapters.core.atomic import write_error
 from adapters.core.errors import InputError
 
 
@@ -23,6 +24,17 @@ def existing_outputs(out: Path, image_pattern: str, image_suffixes: Collection[s
                             if (p.is_file() or p.is_symlink()) and p.suffix.lower() in image_suffixes))
     found.extend(out / name for name in files if (out / name).is_file())
     return found
+
+
+def remove_outputs(paths: Sequence[Path]) -> None:
+    """Delete an old set's files (``--overwrite``); one that cannot be deleted is an OutputError naming it."""
+    for path in paths:
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            raise write_error(path, exc, "cannot remove the old file") from None
 
 
 def refuse_to_mix(out: Path, existing: Sequence[Path], overwrite: bool) -> None:

@@ -8,15 +8,18 @@ omit the text and have no don't-care marker.
 from __future__ import annotations
 
 import logging
+import os
 import re
 import unicodedata
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Iterator
 
-from adapters.core.errors import InputError
+from adapters.core.errors import InputError, clip, excerpt, read_error
 from adapters.core.schema import MAX_COORDINATE, Point
+from eval.text import icdar15_unquote
 
 log = logging.getLogger("bench")
 
@@ -28,6 +31,11 @@ STEM_PREFIXES = ("gt_", "res_")
 _NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)")
 # only CR / LF end a line: str.splitlines() would also break on U+2028, form feed, etc. inside a text
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
+# Zip members are checked before they are unpacked: annotation text compresses 2 to 10 times, a
+# zip bomb about 1,000 times (a 306 KB zip of 300 MB once took 3.1 GB of memory and 74 s).
+MAX_MEMBER_BYTES = 64 << 20  # one annotation file: a dense page of 10,000 words is about 1 MB
+MAX_ZIP_RATIO = 100  # unpacked / packed, for a member (or a whole zip) over RATIO_FLOOR unpacked
+RATIO_FLOOR = 1 << 20
 
 
 class GtFormatError(InputError):
@@ -101,9 +109,9 @@ def parse_line(line: str, text_required: bool = True) -> tuple[tuple[Point, ...]
     for k, part in enumerate(parts[:8]):
         token = part.strip()
         if not _NUMBER.fullmatch(token):
-            raise ValueError(f"coordinate {k + 1} is not a number: {token!r}")
+            raise ValueError(f"coordinate {k + 1} is not a number: {excerpt(token)}")
         if abs(value := float(token)) > MAX_COORDINATE:
-            raise ValueError(f"coordinate {k + 1} is out of range: {token}")
+            raise ValueError(f"coordinate {k + 1} is out of range: {excerpt(token)}")
         numbers.append(value)
     # An empty text after the 8th comma is a scored word with an empty transcription, as in the
     # ICDAR 2015 scripts (real sets such as kr_docs have a few); only the markers mean don't care.
@@ -116,8 +124,13 @@ def parse_annotation_text(
     source: str,
     dont_care: frozenset[str] | None = frozenset({DONT_CARE}),
     skip_bad_lines: bool = False,
+    unquote: bool = False,
 ) -> tuple[list[Word], list[BadLine]]:
-    """Parse a whole file's text. ``dont_care=None`` reads predictions (text optional, all scored)."""
+    """Parse a whole file's text. ``dont_care=None`` reads predictions (text optional, all scored).
+
+    ``unquote`` (``--icdar15``): a text in double quotes is a marker when its unquoted form is, as
+    in the official ICDAR 2015 reader (the text itself is unquoted where texts are compared).
+    """
     words: list[Word] = []
     bad: list[BadLine] = []
     markers = None if dont_care is None else {unicodedata.normalize("NFC", m) for m in dont_care}
@@ -128,37 +141,125 @@ def parse_annotation_text(
             points, word_text = parse_line(raw, text_required=markers is not None)
         except ValueError as exc:
             if not skip_bad_lines:
-                raise GtFormatError(f"{source}, line {number}: {exc}: {raw.strip()[:80]!r}") from None
+                raise GtFormatError(f"{source}, line {number}: {exc}: {excerpt(raw.strip(), 80)}") from None
             bad.append(BadLine(source, number, str(exc)))
             continue
-        care = markers is None or unicodedata.normalize("NFC", word_text) not in markers
+        marker = icdar15_unquote(word_text) if unquote else word_text
+        care = markers is None or unicodedata.normalize("NFC", marker) not in markers
         words.append(Word(points, word_text, care, number))
     return words, bad
+
+
+def _folder_txt(source: Path) -> list[Path]:
+    """The ``.txt`` paths under a folder, recursively, in path order; an unreadable sub-folder is an error."""
+
+    def unreadable(exc: OSError) -> None:
+        raise read_error(exc.filename or source, exc)
+
+    return sorted(Path(folder) / name for folder, _, names in os.walk(source, onerror=unreadable)
+                  for name in names if name.lower().endswith(".txt"))
+
+
+def _zip_txt(archive: zipfile.ZipFile) -> list[zipfile.ZipInfo]:
+    return [info for info in sorted(archive.infolist(), key=lambda i: i.filename)
+            if not info.is_dir() and info.filename.lower().endswith(".txt") and "__MACOSX" not in info.filename]
+
+
+def annotation_names(source: Path) -> list[str] | None:
+    """The file names ``read_annotations`` would read from a folder or zip (None for anything else)."""
+    if source.is_dir():
+        return [path.name for path in _folder_txt(source)]
+    if source.is_file() and _is_zip(source):
+        try:
+            with zipfile.ZipFile(source) as archive:
+                return [Path(info.filename).name for info in _zip_txt(archive)]
+        except (zipfile.BadZipFile, OSError, ValueError):
+            return None  # read_annotations says what is wrong with it
+    return None
+
+
+def _folder_files(source: Path) -> Iterator[tuple[str, str, bytes]]:
+    """Every ``.txt`` under a folder, in path order; a sub-folder or file that cannot be read is an error."""
+    for path in _folder_txt(source):
+        if not path.is_file():
+            if path.is_symlink() and not path.exists():
+                raise InputError(f"{path}: cannot read (a link to a file that does not exist)")
+            continue  # a folder named *.txt
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise read_error(path, exc) from None
+        yield str(path), path.name, data
+
+
+def check_zip_sizes(source: Path, members: list[zipfile.ZipInfo]) -> None:
+    """Refuse, before unpacking anything, members whose unpacked size or ratio is implausible for text."""
+    for info in members:
+        where, size = f"{source}:{info.filename}", info.file_size
+        if size > MAX_MEMBER_BYTES:
+            raise InputError(f"{where}: unpacks to {size:,} bytes, more than an annotation file can plausibly be "
+                             f"({MAX_MEMBER_BYTES:,}); not unpacked (a zip bomb?)")
+        if size > RATIO_FLOOR and size > MAX_ZIP_RATIO * info.compress_size:
+            raise InputError(f"{where}: unpacks {info.compress_size:,} bytes into {size:,}, more than "
+                             f"{MAX_ZIP_RATIO} times, which text never does; not unpacked (a zip bomb?)")
+    total, packed = sum(i.file_size for i in members), source.stat().st_size
+    if total > RATIO_FLOOR and total > MAX_ZIP_RATIO * packed:
+        raise InputError(f"{source}: its .txt files unpack {packed:,} bytes into {total:,}, more than "
+                         f"{MAX_ZIP_RATIO} times, which text never does; not unpacked (a zip bomb?)")
+
+
+def _zip_files(source: Path) -> Iterator[tuple[str, str, bytes]]:
+    """Every ``.txt`` member of a zip, by name; damaged, encrypted or implausibly large members are errors."""
+    try:
+        archive = zipfile.ZipFile(source)
+    except OSError as exc:
+        raise read_error(source, exc) from None
+    except (zipfile.BadZipFile, zlib.error, EOFError, ValueError) as exc:
+        raise InputError(f"{source}: a damaged zip file ({clip(str(exc))})") from None
+    with archive:
+        members = _zip_txt(archive)
+        check_zip_sizes(source, members)
+        for info in members:
+            where = f"{source}:{info.filename}"
+            if info.flag_bits & 0x1:
+                raise InputError(f"{where}: encrypted (the zip has a password); unzip it and pass the folder, "
+                                 "or zip the files again without a password")
+            try:
+                data = archive.read(info)
+            except OSError as exc:
+                raise read_error(source, exc) from None
+            except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError, ValueError) as exc:
+                raise InputError(f"{where}: cannot unpack it, the zip is damaged ({clip(str(exc))})") from None
+            yield where, info.filename, data
 
 
 def _annotation_files(source: Path) -> Iterator[tuple[str, str, bytes]]:
     """Yield ``(display name, file name, bytes)`` for every ``.txt`` in a folder (recursively) or a zip."""
     if source.is_dir():
-        for path in sorted(source.rglob("*")):
-            if path.is_file() and path.suffix.lower() == ".txt":
-                yield str(path), path.name, path.read_bytes()
-    elif source.is_file() and zipfile.is_zipfile(source):
-        with zipfile.ZipFile(source) as archive:
-            for info in sorted(archive.infolist(), key=lambda i: i.filename):
-                name = info.filename
-                if info.is_dir() or not name.lower().endswith(".txt") or "__MACOSX" in name:
-                    continue
-                yield f"{source}:{name}", name, archive.read(info)
+        yield from _folder_files(source)
+    elif source.is_file() and _is_zip(source):
+        yield from _zip_files(source)
     elif source.exists():
         raise InputError(f"{source}: expected a folder or a .zip of .txt files")
     else:
         raise InputError(f"{source}: no such folder or zip file")
 
 
+def _is_zip(source: Path) -> bool:
+    """``zipfile.is_zipfile``, except that a file that cannot be read is an error naming it (not "not a zip")."""
+    try:
+        with open(source, "rb"):
+            pass
+    except OSError as exc:
+        raise read_error(source, exc) from None
+    return zipfile.is_zipfile(source)
+
+
 def read_annotations(
     source: Path | str,
     dont_care: Iterable[str] | None = (DONT_CARE,),
     skip_bad_lines: bool = False,
+    unquote: bool = False,
 ) -> Annotations:
     """Read every annotation file of ``source``; two files with the same stem are an error."""
     source = Path(source)
@@ -168,7 +269,7 @@ def read_annotations(
         stem = image_stem(file_name)
         if stem in result.sources:
             raise InputError(f"two annotation files for image {stem!r}: {result.sources[stem]} and {name}")
-        words, bad = parse_annotation_text(decode_annotation(data, name), name, markers, skip_bad_lines)
+        words, bad = parse_annotation_text(decode_annotation(data, name), name, markers, skip_bad_lines, unquote)
         result.images[stem] = words
         result.sources[stem] = name
         result.bad_lines.extend(bad)

@@ -30,10 +30,11 @@ from typing import Iterator, Sequence
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
+from adapters.core.atomic import atomic_open, ensure_folder, staged, write_bytes_atomic, write_text_atomic
 from adapters.core.errors import InputError
 from adapters.core.schema import Point
 from gt import lexicon
-from gt.outputs import existing_outputs, refuse_to_mix
+from gt.outputs import existing_outputs, refuse_to_mix, remove_outputs
 from gt.reader import DONT_CARE
 
 CATEGORIES: tuple[str, ...] = ("Signboard", "Goods", "Traffic_Sign", "book")
@@ -972,30 +973,30 @@ def write_set(out: Path | str, count: int, seed: int, *, overwrite: bool = False
     existing = existing_outputs(out, "*/*.jpg", (".jpg",), ("categories.csv",))
     refuse_to_mix(out, existing, overwrite)
     faces = tuple(fonts) if fonts is not None else find_korean_fonts()
-    for path in existing:
-        path.unlink()
-    (out / "gt").mkdir(parents=True, exist_ok=True)
+    remove_outputs(existing)
+    ensure_folder(out / "gt")
     summary = SetSummary(out)
     started = time.perf_counter()
     rows: list[tuple[str, str]] = []
     from adapters.core.progress import progress_bar
 
-    for index in progress_bar(range(count), desc="synth", unit="img", enabled=progress, min_items=6):
-        stem = stem_of(index, count)
-        sample = render_sample(seed, index, faces, stem=stem)
-        folder = out / "images" / sample.category
-        folder.mkdir(parents=True, exist_ok=True)
-        (folder / f"{stem}.jpg").write_bytes(encode_jpeg(sample.image))
-        (out / "gt" / f"{stem}.txt").write_text("".join(w.gt_line() + "\n" for w in sample.words), encoding="utf-8")
-        rows.append((stem, sample.category))
-        summary.images += 1
-        summary.words += len(sample.words)
-        summary.dont_care += sum(not w.care for w in sample.words)
-        summary.vertical += sum(w.vertical for w in sample.words)
-        summary.per_category[sample.category] = summary.per_category.get(sample.category, 0) + 1
-    with open(out / "categories.csv", "w", encoding="utf-8-sig", newline="") as handle:
-        writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(("stem", "category"))
-        writer.writerows(rows)
+    with staged():  # the images, gt files and categories.csv appear together, or none does
+        for index in progress_bar(range(count), desc="synth", unit="img", enabled=progress, min_items=6):
+            stem = stem_of(index, count)
+            sample = render_sample(seed, index, faces, stem=stem)
+            folder = out / "images" / sample.category
+            ensure_folder(folder)
+            write_bytes_atomic(folder / f"{stem}.jpg", encode_jpeg(sample.image))
+            write_text_atomic(out / "gt" / f"{stem}.txt", "".join(w.gt_line() + "\n" for w in sample.words))
+            rows.append((stem, sample.category))
+            summary.images += 1
+            summary.words += len(sample.words)
+            summary.dont_care += sum(not w.care for w in sample.words)
+            summary.vertical += sum(w.vertical for w in sample.words)
+            summary.per_category[sample.category] = summary.per_category.get(sample.category, 0) + 1
+        with atomic_open(out / "categories.csv", "w", encoding="utf-8-sig", newline="") as handle:
+            writer = csv.writer(handle, lineterminator="\n")
+            writer.writerow(("stem", "category"))
+            writer.writerows(rows)
     summary.seconds = time.perf_counter() - started
     return summary

@@ -14,11 +14,11 @@ import math
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path, PurePath
-from typing import Callable, Iterable, Mapping, Sequence
+from typing import Callable, Iterable, Iterator, Mapping, Sequence
 
 from shapely import MultiPoint, minimum_rotated_rectangle
 
-from adapters.core.errors import InputError
+from adapters.core.errors import InputError, excerpt, read_error
 from adapters.providers.results import image_key
 from adapters.core.schema import Point
 from eval.evaluate import Evaluation
@@ -104,6 +104,14 @@ def category_from_path(relative: PurePath | str) -> str | None:
 
 # --- reading category sources (I/O) ----------------------------------------------------------
 
+def _csv_rows(path: Path, text: str) -> Iterator[list[str]]:
+    reader = csv.reader(text.splitlines())
+    try:
+        yield from reader
+    except csv.Error as exc:  # e.g. a field over the csv module's 131,072-character limit
+        raise InputError(f"{path}, line {reader.line_num}: not a CSV line ({exc})") from None
+
+
 def read_categories(path: Path) -> dict[str, str]:
     """A ``stem,category`` CSV (AI-Hub's / ``bench synth``'s ``categories.csv``); header optional.
 
@@ -115,19 +123,21 @@ def read_categories(path: Path) -> dict[str, str]:
         raise InputError(f"{path}: no such categories file")
     try:
         text = path.read_bytes().decode("utf-8-sig")
+    except OSError as exc:
+        raise read_error(path, exc) from None
     except UnicodeDecodeError as exc:
         raise InputError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     found: dict[str, str] = {}
-    for number, row in enumerate(csv.reader(text.splitlines()), start=1):
+    for number, row in enumerate(_csv_rows(path, text), start=1):
         if not row or not "".join(row).strip():
             continue
         if len(row) < 2 or not row[0].strip() or not row[1].strip():
-            raise InputError(f"{path}, line {number}: expected 'stem,category', got {','.join(row)!r}")
+            raise InputError(f"{path}, line {number}: expected 'stem,category', got {excerpt(','.join(row))}")
         stem, category = image_key(row[0].strip()), row[1].strip()
         if number == 1 and stem.lower() in ("stem", "image", "file", "name") and category.lower() == "category":
             continue
         if found.get(stem, category) != category:
-            raise InputError(f"{path}, line {number}: image {stem!r} is listed as {found[stem]!r} and {category!r}")
+            raise InputError(f"{path}, line {number}: image {excerpt(stem)} is listed as {excerpt(found[stem])} and {excerpt(category)}")
         found[stem] = category
     if not found:
         raise InputError(f"{path}: no 'stem,category' lines found")

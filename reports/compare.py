@@ -19,10 +19,11 @@ from typing import Any, Iterator, Mapping, Sequence
 
 import numpy as np
 
-from adapters.core.errors import InputError
+from adapters.core.errors import InputError, clip, excerpt
 from adapters.providers.results import load_results
 from adapters.core.schema import ResultSet
 from eval.evaluate import EvalOptions, Evaluation
+from eval.inputs import check_predictions_path
 from eval.metrics import count_types, flat_scores, names, scores_of
 from reports.csv_files import write_csv
 from reports.eval_tables import SUMMARY_FILE
@@ -62,8 +63,8 @@ def recorded_inputs(folder: Path) -> tuple[Path, Path | None, dict[str, Any]]:
     summary_path = folder / SUMMARY_FILE
     try:
         doc = json.loads(summary_path.read_text(encoding="utf-8-sig"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InputError(f"{summary_path}: cannot read the evaluation summary ({exc})") from None
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise InputError(f"{summary_path}: cannot read the evaluation summary ({clip(str(exc))})") from None
     recorded = doc.get("predictions") if isinstance(doc, dict) else None
     if not isinstance(recorded, str) or not recorded:
         raise InputError(f"{summary_path}: does not record which predictions were evaluated "
@@ -71,7 +72,7 @@ def recorded_inputs(folder: Path) -> tuple[Path, Path | None, dict[str, Any]]:
     candidates = [Path(recorded)] if Path(recorded).is_absolute() else [Path(recorded), folder / recorded]
     found = next((c for c in candidates if c.exists()), None)
     if found is None:
-        raise InputError(f"{summary_path}: its predictions {recorded!r} no longer exist (looked in the current "
+        raise InputError(f"{summary_path}: its predictions {excerpt(recorded)} no longer exist (looked in the current "
                          f"folder and next to the summary); pass the results file itself instead")
     gt = doc.get("ground_truth")
     return found, (Path(gt) if isinstance(gt, str) and gt else None), doc
@@ -144,6 +145,7 @@ def load_runs(given: Sequence[Path], gt_dir: Path) -> list[ProviderRun]:
     loaded = []
     for path in given:
         source, how = resolve_input(Path(path), gt_dir)
+        check_predictions_path(source, gt_dir, option="")
         results = load_results(source)
         loaded.append((results, source, Path(path), how))
     labels = disambiguate([r.provider for r, *_ in loaded], [s for _, s, *_ in loaded])

@@ -11,6 +11,8 @@ import csv
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
+from adapters.core.atomic import atomic_open
+
 CSV_ENCODING = "utf-8-sig"
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -28,7 +30,7 @@ def spreadsheet_safe(value: Any) -> Any:
 
 
 def write_csv(path: Path, rows: Iterable[dict[str, Any]], columns: Sequence[str]) -> None:
-    with open(path, "w", encoding=CSV_ENCODING, newline="") as handle:
+    with atomic_open(path, "w", encoding=CSV_ENCODING, newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=list(columns), extrasaction="ignore")
         writer.writeheader()
         for row in rows:

@@ -10,6 +10,7 @@ from dataclasses import asdict, fields
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
+from adapters.core.atomic import ensure_folder, staged, write_text_atomic
 from adapters.core.errors import InputError
 from eval.evaluate import Evaluation, MatchRow
 from eval.metrics import IMAGE_COUNTS, SUMMARY_COUNTS, Counts, Metric, blocks, count_columns, family, flat_scores, metrics
@@ -86,23 +87,24 @@ def check_out_dir(out: Path) -> None:
 def prepare_out_dir(out: Path) -> None:
     """Create the output folder, or say clearly why it cannot be (exit code 2, not a traceback)."""
     check_out_dir(out)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise InputError(f"{out}: cannot create the output folder ({exc.strerror})") from None
+    ensure_folder(out)
 
 
 def write_evaluation(out: Path, evaluation: Evaluation, provider: str, extra: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Write every output file into ``out`` and return the summary document."""
+    """Write every output file into ``out`` and return the summary document.
+
+    The four files replace older ones together once all are written, or none does.
+    """
     prepare_out_dir(out)
     doc = summary_document(evaluation, provider, extra)
-    (out / SUMMARY_FILE).write_text(json.dumps(doc, ensure_ascii=False, indent=2), encoding="utf-8")
-    per_image = per_image_rows(evaluation)
-    write_csv(out / PER_IMAGE_FILE, per_image, list(per_image[0]) if per_image else ["image"])
-    if evaluation.options.reports_iou:  # matches and the sweep are the IoU protocol's
-        write_csv(out / MATCHES_FILE, match_rows(evaluation), [f.name for f in fields(MatchRow)])
-        sweep = sweep_rows(evaluation)
-        write_csv(out / SWEEP_FILE, sweep, list(sweep[0]))
+    with staged():
+        write_text_atomic(out / SUMMARY_FILE, json.dumps(doc, ensure_ascii=False, indent=2))
+        per_image = per_image_rows(evaluation)
+        write_csv(out / PER_IMAGE_FILE, per_image, list(per_image[0]) if per_image else ["image"])
+        if evaluation.options.reports_iou:  # matches and the sweep are the IoU protocol's
+            write_csv(out / MATCHES_FILE, match_rows(evaluation), [f.name for f in fields(MatchRow)])
+            sweep = sweep_rows(evaluation)
+            write_csv(out / SWEEP_FILE, sweep, list(sweep[0]))
     return doc
 
 

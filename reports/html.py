@@ -21,6 +21,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
+from adapters.core.atomic import ensure_folder, newest, write_text_atomic
 from eval.evaluate import EvalOptions, Evaluation
 from eval.metrics import Counts, Metric, count_types, family, flat_scores, metric, metrics
 from eval.protocols import cleval_options
@@ -98,7 +99,7 @@ def _data_uri(data: bytes, mime: str) -> str:
 
 
 def _img(path: Path, alt: str) -> str:
-    return f'<img class="plot" alt="{_e(alt)}" src="{_data_uri(path.read_bytes(), "image/png")}">'
+    return f'<img class="plot" alt="{_e(alt)}" src="{_data_uri(newest(path).read_bytes(), "image/png")}">'
 
 
 def _figure(path: Path, alt: str, caption: str, fid: str = "") -> str:
@@ -739,7 +740,7 @@ def page(inputs: ReportInputs, comparison: Comparison, tables: Mapping[str, list
 
 def write_report(inputs: ReportInputs, out: Path) -> ReportFiles:
     """Write every report file into ``out`` and return their paths."""
-    out.mkdir(parents=True, exist_ok=True)
+    ensure_folder(out)
     comparison = compare(inputs.runs, inputs.resamples, inputs.seed)
     files = ReportFiles(out, out / COMPARISON_FILE, out / REPORT_FILE, comparison_data=comparison)
     write_comparison(files.comparison, comparison)
@@ -756,5 +757,5 @@ def write_report(inputs: ReportInputs, out: Path) -> ReportFiles:
         files.breakdowns.append(path)
     made = make_plots(inputs, comparison, tables, out)
     files.plots = list(made.values())
-    files.html.write_text(page(inputs, comparison, tables, made), encoding="utf-8")
+    write_text_atomic(files.html, page(inputs, comparison, tables, made))
     return files

@@ -37,6 +37,7 @@ COLOURS: dict[str, tuple[int, int, int]] = {
 LEGEND = {MATCH: "matched, text right", WRONG: "matched, text wrong", MISSED: "missed (gt)",
           FALSE: "false (no gt)", IGNORED: "ignored (don't care / discarded)", PREDICTION: "prediction"}
 ERROR_KINDS = (WRONG, MISSED, FALSE)
+MAX_DRAW_PIXELS = 50_000_000  # as bench serve's --max-pixels: about 0.8 GB of decoding and drawing at most
 
 
 @dataclass(frozen=True)
@@ -118,9 +119,26 @@ def build_overlay(stem: str, result: ImageResult | None, words: Sequence[Word] |
     return Overlay(stem, marks, counts, banner, unplaced)
 
 
-def load_image(path: Path) -> Image.Image:
-    """The upright RGB image (EXIF orientation applied, as the collector sends it)."""
-    with Image.open(path) as opened:
+class ImageTooLarge(OSError):
+    """More pixels than an overlay is drawn for: decoding and drawing take about 16 bytes a pixel."""
+
+
+def load_image(path: Path, max_pixels: int = MAX_DRAW_PIXELS) -> Image.Image:
+    """The upright RGB image (EXIF orientation applied, as the collector sends it).
+
+    An image over ``max_pixels`` is refused from its header, before anything is decoded (a 23 KB
+    PNG of 19,000 x 10,000 pixels once took 3 GB): ``ImageTooLarge``, an ``OSError`` like any
+    unreadable image.
+    """
+    try:
+        opened = Image.open(path)
+    except Image.DecompressionBombError as exc:
+        raise ImageTooLarge(str(exc)) from None
+    with opened:
+        width, height = opened.size
+        if width * height > max_pixels:
+            raise ImageTooLarge(f"{width:,} x {height:,} pixels, more than the {max_pixels:,} an overlay is drawn "
+                                "for; downscale the image to draw it")
         return ImageOps.exif_transpose(opened).convert("RGB")
 
 

@@ -11,8 +11,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
 
+from adapters.core.atomic import staged
 from adapters.core.errors import InputError
-from eval.inputs import EvalInputs
+from eval.inputs import EvalInputs, check_predictions_match
 from reports.eval_tables import brief
 from reports.html import ReportFiles
 
@@ -45,6 +46,8 @@ def make_report(request: ReportRequest, inputs: EvalInputs, echo: Callable[[str]
     if inputs.gt_dir is None:
         raise InputError("a report needs ground truth (--txt_gt_dir)")
     runs = load_runs(request.results, inputs.gt_dir)
+    for run in runs:
+        check_predictions_match(run.results, inputs.gt, run.source)
     image_paths = {f.key: f.path for f in discover(request.images)} if request.images is not None else None
     if image_paths is not None and not set(image_paths) & set(inputs.gt):
         log.warning("%s: none of its images has ground truth (stems differ); no overlays will be drawn",
@@ -54,11 +57,12 @@ def make_report(request: ReportRequest, inputs: EvalInputs, echo: Callable[[str]
     for run in runs:
         echo(f"{run.label}: {run.given}: {run.how}")
     evaluate_runs(runs, inputs.gt, inputs.options, progress=request.progress)
-    return write_report(ReportInputs(runs, inputs.gt, inputs.options, inputs.gt_dir, title=request.title,
-                                     images=image_paths, categories=categories, category_source=category_source,
-                                     resamples=request.resamples, seed=request.seed, worst=request.worst,
-                                     dont_care_markers=inputs.dont_care_markers, bad_lines=len(inputs.bad_lines),
-                                     font_path=font), request.out)
+    with staged():  # every file of the report replaces its older version at the end, together
+        return write_report(ReportInputs(runs, inputs.gt, inputs.options, inputs.gt_dir, title=request.title,
+                                         images=image_paths, categories=categories, category_source=category_source,
+                                         resamples=request.resamples, seed=request.seed, worst=request.worst,
+                                         dont_care_markers=inputs.dont_care_markers, bad_lines=len(inputs.bad_lines),
+                                         font_path=font), request.out)
 
 
 def summary_lines(files: ReportFiles, iou: float) -> list[str]:

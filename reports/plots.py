@@ -10,6 +10,7 @@ render instead of turning into empty boxes. NanumGothic first would be wrong: it
 """
 from __future__ import annotations
 
+import io
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator, Mapping, Sequence
@@ -19,6 +20,7 @@ from matplotlib import font_manager, rc_context
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from adapters.core.atomic import write_bytes_atomic
 from eval.metrics import Metric, metrics
 
 DPI = 100
@@ -46,7 +48,9 @@ def korean_text(font_path: str | None) -> Iterator[None]:
 
 def _save(fig: Figure, path: Path) -> Path:
     FigureCanvasAgg(fig)
-    fig.savefig(path, dpi=DPI, format="png")
+    buffer = io.BytesIO()
+    fig.savefig(buffer, dpi=DPI, format="png")
+    write_bytes_atomic(path, buffer.getvalue())
     return path
 
 

@@ -11,11 +11,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping, Sequence
 
+from adapters.core.atomic import ensure_folder, write_bytes_atomic
 from adapters.core.errors import InputError
 from adapters.core.images import ImageFile
 from adapters.core.schema import ImageResult
 from eval.inputs import EvalInputs
-from reports.overlay import build_overlay, load_image, render
+from reports.overlay import build_overlay, encode, load_image, render
 
 log = logging.getLogger("bench")
 
@@ -51,7 +52,7 @@ def draw_overlays(folder: Path, found: Sequence[ImageFile], results: Mapping[str
     stray = sorted(set(results) - {f.key for f in found})
     if stray:
         log.warning("%d result(s) have no image under %s and are not drawn, e.g. %s", len(stray), folder, stray[0])
-    out.mkdir(parents=True, exist_ok=True)
+    ensure_folder(out)
     summary = ShowSummary(out)
     for image in progress_bar(found, desc="drawing", unit="img", enabled=progress, min_items=20):
         words = None
@@ -72,6 +73,6 @@ def draw_overlays(folder: Path, found: Sequence[ImageFile], results: Mapping[str
             picture = load_image(image.path)
         except OSError as exc:
             raise InputError(f"{image.path}: cannot read the image ({exc})") from None
-        render(picture, overlay, font_path, labels=labels).save(out / f"{image.key}.png")
+        write_bytes_atomic(out / f"{image.key}.png", encode(render(picture, overlay, font_path, labels=labels)))
         summary.written += 1
     return summary

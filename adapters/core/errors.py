@@ -52,3 +52,41 @@ class AuthError(ProviderError):
 
 class QuotaExhausted(ProviderError):
     """The provider's call quota is used up; the whole run stops. Exit code 4."""
+
+
+class OutputError(InputError):
+    """An output file or folder cannot be written (read-only, full disk, a file where a folder
+    should be); the message names the path and the cause. Exit code 2."""
+
+
+MAX_QUOTED = 200  # characters of an offending input value that a message shows
+
+
+def excerpt(value: object, limit: int = MAX_QUOTED) -> str:
+    """An offending input value as a message quotes it: its repr, cut to about ``limit`` characters.
+
+    Every message that quotes input goes through here, so a 50 MB token is named by its first
+    characters and its length, never echoed whole.
+    """
+    if isinstance(value, (str, bytes)):
+        if len(value) <= limit:
+            return repr(value)
+        return f"{value[:limit]!r}... ({len(value):,} {'characters' if isinstance(value, str) else 'bytes'})"
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 3 * limit:
+        return f"an integer of about {int(value.bit_length() * 0.30103) + 1:,} digits"
+    import reprlib
+
+    short = reprlib.Repr()
+    short.maxstring = short.maxother = limit
+    text = short.repr(value)
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def clip(message: str, limit: int = 4 * MAX_QUOTED) -> str:
+    """A message built elsewhere that may quote input (e.g. a parser's), cut to ``limit`` characters."""
+    return message if len(message) <= limit else f"{message[:limit]}... ({len(message):,} characters)"
+
+
+def read_error(path: object, exc: OSError, what: str = "cannot read") -> InputError:
+    """An input file or folder that cannot be read: one line naming it and the cause (exit code 2)."""
+    return InputError(f"{path}: {what} ({exc.strerror or exc})")

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
 from PIL import Image, ImageOps
 
-from adapters.core.errors import InputError
+from adapters.core.errors import InputError, read_error
 
 # Files ``discover`` collects. A name with one of these (or ``.gif``, which old results keys may
 # carry but which is never collected) ends in an image suffix that the stem rule drops.
@@ -134,13 +135,22 @@ def oriented_size(image: Image.Image) -> tuple[int, int]:
     return (image.height, image.width) if turned else image.size
 
 
+def _files_under(root: Path) -> list[Path]:
+    """Every file under ``root`` (links to folders not followed, as rglob); an unreadable folder is an error."""
+
+    def unreadable(exc: OSError) -> None:  # rglob skipped it silently: its images vanished
+        raise read_error(exc.filename or root, exc)
+
+    return [Path(folder) / name for folder, _, names in os.walk(root, onerror=unreadable) for name in names]
+
+
 def discover(root: Path | str) -> list[ImageFile]:
     """Every image under ``root`` (recursively), sorted by key; duplicate stems name both files."""
     root = Path(root)
     if not root.is_dir():
         raise InputError(f"{root}: no such folder" if not root.exists() else f"{root}: not a folder")
     found: dict[str, ImageFile] = {}
-    for path in sorted(root.rglob("*")):
+    for path in sorted(_files_under(root)):
         if path.suffix.lower() not in COLLECTABLE_SUFFIXES or not path.is_file():
             continue
         key = path.stem

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-from adapters.core.errors import SchemaError
+from adapters.core.errors import SchemaError, excerpt
 
 SCHEMA_NAME = "korean-ocr-bench/results"
 SCHEMA_VERSION = 1
@@ -118,7 +118,7 @@ def is_schema_document(doc: Any) -> bool:
 
 def _number(value: Any, where: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise SchemaError(f"{where}: expected a finite number, got {value!r}")
+        raise SchemaError(f"{where}: expected a finite number, got {excerpt(value)}")
     return float(value)
 
 
@@ -130,10 +130,10 @@ def _parse_polygon(value: Any, where: str) -> tuple[Point, ...] | None:
     points = []
     for k, point in enumerate(value):
         if not isinstance(point, list) or len(point) != 2:
-            raise SchemaError(f"{where}[{k}]: expected an [x, y] pair, got {point!r}")
+            raise SchemaError(f"{where}[{k}]: expected an [x, y] pair, got {excerpt(point)}")
         x, y = _number(point[0], f"{where}[{k}][0]"), _number(point[1], f"{where}[{k}][1]")
         if max(abs(x), abs(y)) > MAX_COORDINATE:
-            raise SchemaError(f"{where}[{k}]: coordinate out of range (beyond {MAX_COORDINATE:g}): {point!r}")
+            raise SchemaError(f"{where}[{k}]: coordinate out of range (beyond {MAX_COORDINATE:g}): {excerpt(point)}")
         points.append((x, y))
     return tuple(points)
 
@@ -144,7 +144,7 @@ def parse_item(value: Any, where: str) -> Item:
         raise SchemaError(f"{where}: expected an object, got {type(value).__name__}")
     unknown = set(value) - {"polygon", "text", "confidence", "granularity"}
     if unknown:
-        raise SchemaError(f"{where}: unknown field(s) {sorted(unknown)}")
+        raise SchemaError(f"{where}: unknown field(s) {excerpt(sorted(unknown))}")
     if "text" not in value or not isinstance(value["text"], str):
         raise SchemaError(f"{where}.text: expected a string")
     confidence = value.get("confidence")
@@ -154,7 +154,7 @@ def parse_item(value: Any, where: str) -> Item:
             raise SchemaError(f"{where}.confidence: expected a value in [0, 1], got {confidence}")
     granularity = value.get("granularity", "word")
     if granularity not in GRANULARITIES:
-        raise SchemaError(f"{where}.granularity: expected one of {', '.join(GRANULARITIES)}, got {granularity!r}")
+        raise SchemaError(f"{where}.granularity: expected one of {', '.join(GRANULARITIES)}, got {excerpt(granularity)}")
     return Item(
         polygon=_parse_polygon(value.get("polygon"), f"{where}.polygon"),
         text=value["text"],
@@ -167,7 +167,7 @@ def _optional_size(value: Any, where: str) -> int | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise SchemaError(f"{where}: expected a positive integer, got {value!r}")
+        raise SchemaError(f"{where}: expected a positive integer, got {excerpt(value)}")
     return value
 
 
@@ -177,7 +177,7 @@ def parse_image_result(value: Any, where: str) -> ImageResult:
         raise SchemaError(f"{where}: expected an object, got {type(value).__name__}")
     status = value.get("status")
     if status not in STATUSES:
-        raise SchemaError(f"{where}.status: expected 'ok' or 'error', got {status!r}")
+        raise SchemaError(f"{where}.status: expected 'ok' or 'error', got {excerpt(status)}")
     if status == "error":
         reason = value.get("error")
         if not isinstance(reason, str) or not reason:
@@ -199,7 +199,7 @@ def parse_result_set(doc: Any, source: str = "results") -> ResultSet:
         raise SchemaError(f"{source}: not a '{SCHEMA_NAME}' document")
     version = doc.get("version")
     if version != SCHEMA_VERSION:
-        raise SchemaError(f"{source}: unsupported schema version {version!r} (this tool reads version {SCHEMA_VERSION})")
+        raise SchemaError(f"{source}: unsupported schema version {excerpt(version)} (this tool reads version {SCHEMA_VERSION})")
     provider = doc.get("provider")
     if not isinstance(provider, str) or not provider:
         raise SchemaError(f"{source}: 'provider' must be a non-empty string")
@@ -208,5 +208,5 @@ def parse_result_set(doc: Any, source: str = "results") -> ResultSet:
         raise SchemaError(f"{source}: 'images' must be an object mapping image stem to result")
     return ResultSet(
         provider=provider,
-        images={stem: parse_image_result(entry, f"{source}: images[{stem!r}]") for stem, entry in images.items()},
+        images={stem: parse_image_result(entry, f"{source}: images[{excerpt(stem)}]") for stem, entry in images.items()},
     )
