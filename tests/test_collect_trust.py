@@ -15,6 +15,7 @@ import errno
 import json
 import os
 import shutil
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -313,3 +314,11 @@ def test_cli_write_errors_are_one_line_and_exit_2(tmp_path, monkeypatch, bench_i
     assert not list(tmp_path.rglob("*.tmp"))
     assert len(journal_lines(tmp_path / "j" / "jenti.journal.jsonl")) == 2
     assert len(journal_lines(tmp_path / "o" / "jenti.journal.jsonl")) == 6
+
+
+def test_file_options_are_part_of_the_fingerprint_as_absolute_paths(tmp_path):
+    spec = registry.get("rapidocr")
+    a = request_fingerprint(spec, ProviderConfig("rapidocr"), Settings(extra={"rec_model": Path("models/kor.onnx")}))
+    b = request_fingerprint(spec, ProviderConfig("rapidocr"), Settings(extra={"rec_model": Path("models/other.onnx")}))
+    assert a["options"]["rec_model"] == str(Path("models/kor.onnx").absolute())
+    assert differences(a, b) == [("rec_model", a["options"]["rec_model"], b["options"]["rec_model"])]

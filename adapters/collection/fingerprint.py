@@ -12,6 +12,7 @@ version when it can be found. Example::
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any, Mapping
 from urllib.parse import urlsplit, urlunsplit
 
@@ -42,8 +43,17 @@ def request_fingerprint(spec: ProviderSpec, config: ProviderConfig, settings: Se
         version = spec.engine.version()
         if version:
             fingerprint[ENGINE_VERSION] = version
-    fingerprint["options"] = {name: effective.get(name) for name in spec.options}
+    fingerprint["options"] = {name: _plain(effective.get(name)) for name in spec.options}
     return json.loads(json.dumps(fingerprint))  # as it reads back from the journal
+
+
+def _plain(value: Any) -> Any:
+    """An option as JSON: a path (a model file, an engine folder) as the absolute path it names."""
+    if isinstance(value, Path):
+        return str(value.absolute())
+    if isinstance(value, (list, tuple)):
+        return [_plain(item) for item in value]
+    return value
 
 
 def _flat(fingerprint: Mapping[str, Any]) -> dict[str, Any]:
