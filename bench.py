@@ -96,7 +96,7 @@ def eval_command(
 
     By default matching is one-to-one by polygon IoU; --protocol cleval scores characters
     (CLEval) instead, --protocol both does both. Page-text metrics (boxes ignored) come with
-    every protocol. The full protocol is in the README. Nothing is written unless every input
+    every protocol. The full protocol is in docs/protocol.md. Nothing is written unless every input
     reads cleanly (exit code 2 otherwise).
     """
     from adapters.core.progress import progress_bar
@@ -278,7 +278,7 @@ def report_command(
     """Compare providers: comparison.csv, breakdowns, plots and one self-contained report.html.
 
     Every provider is evaluated with the same protocols (those of `bench eval --protocol both`:
-    IoU, CLEval and page text; README "Protocol"); the numbers in comparison.csv equal
+    IoU, CLEval and page text; docs/protocol.md); the numbers in comparison.csv equal
     `bench eval --protocol both` on the same inputs.
     """
     from eval.inputs import read_eval_inputs

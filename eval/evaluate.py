@@ -1,4 +1,4 @@
-"""The evaluation protocol (README, "Protocol"): ground truth against one provider's results.
+"""The evaluation protocol (docs/protocol.md): ground truth against one provider's results.
 
 ``evaluate_image`` is pure and works on one image; ``evaluate`` walks the gt image set, so
 an image the provider never answered still counts (as an image with no predictions).

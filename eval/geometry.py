@@ -1,6 +1,6 @@
 """Polygons and overlap measures, vectorised with shapely 2.
 
-Rules (README, protocol rule 2): point order and orientation do not matter; a
+Rules (docs/protocol.md, rule 2): point order and orientation do not matter; a
 self-intersecting outline (e.g. points given TL, TR, BL, BR) is read as the convex hull of its
 points; fewer than three points, or collinear points, give a zero-area shape that never matches.
 """

@@ -1,4 +1,4 @@
-"""Don't-care filtering and one-to-one greedy IoU matching (README protocol rules 3 and 4).
+"""Don't-care filtering and one-to-one greedy IoU matching (docs/protocol.md, rules 3 and 4).
 
 Functions take optional group arrays (the image each polygon belongs to) so that a whole
 batch of images is handled in a few vectorised calls; indices are global to the batch, and

@@ -2,7 +2,7 @@
 and box size.
 
 The assignment rules are pure functions of one gt word (or one image path), so they are easy
-to test and to quote in the README. Word-level splits are on the ground-truth side: a bucket
+to test and to quote in the docs. Word-level splits are on the ground-truth side: a bucket
 holds gt words, and the scores are recalls (a false prediction has no gt word, so it belongs
 to no bucket). The category split is per image, so it has every metric.
 """

@@ -712,7 +712,7 @@ def page(inputs: ReportInputs, comparison: Comparison, tables: Mapping[str, list
         parts.append(f'<h3 id="breakdown-{name}">{_e(title)}</h3>{plot}{breakdown_html(name, rows, names)}')
     parts.append('<p class="note">Word-level breakdowns are on the ground-truth side: each bucket holds gt words, '
                  'so they show recalls (a false prediction has no gt word). The category breakdown sums whole images '
-                 'and shows every metric. Definitions are in the README.</p>')
+                 'and shows every metric. Definitions are in docs/protocol.md.</p>')
     sections.append(("breakdowns", "Breakdowns", "".join(parts)))
     worst_parts = "".join(f'<h3>{_e(names[r.label])}</h3>{worst_html(k, r, worst[k], inputs)}'
                           for k, r in enumerate(runs))

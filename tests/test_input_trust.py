@@ -447,11 +447,14 @@ def test_a_quoted_marker_is_dont_care_only_with_unquote(tmp_path: Path):
 # --- 10. the README says what happens --------------------------------------------------------------------
 
 def test_readme_documents_empty_gt_texts_and_how_bad_input_is_handled():
-    readme = " ".join((REPO / "README.md").read_text(encoding="utf-8").split())  # line breaks do not matter
-    assert "no prediction can read it correctly" not in readme
-    assert "an empty prediction on an empty gt word counts as correct" in readme
-    assert "crashes on an empty gt text" in readme
-    section = readme[readme.index("## How it behaves"):]
+    def text(name: str) -> str:
+        return " ".join((REPO / "docs" / name).read_text(encoding="utf-8").split())  # line breaks do not matter
+
+    protocol = text("protocol.md")
+    assert "no prediction can read it correctly" not in protocol
+    assert "an empty prediction on an empty gt word counts as correct" in protocol
+    assert "crashes on an empty gt text" in protocol
+    section = text("behaviour.md")
     for phrase in ("is the ground truth itself", "`bench collect` output folder", "duplicate key", "nested too deeply",
                    "4,300 digits", "zip bomb", "cannot be read", "temporary file", "10^9", "quoting"):
         assert phrase in section, phrase

@@ -18,7 +18,7 @@ from adapters.providers.response_fields import ResponseFormatError
 from adapters.providers.results import detect_provider, load_results
 from collect_support import REPO, bench_env, journal_lines, make_set, render, run_bench
 
-README = REPO / "README.md"
+README = REPO / "docs" / "providers.md"
 MARKERS = re.compile(r"<!-- local-engine-example -->\s*```python\n(.*?)```\s*<!-- /local-engine-example -->", re.S)
 needs_tesseract = pytest.mark.skipif(tesseract.available() is not None,
                                      reason=f"local engine unavailable: {tesseract.available()}")
@@ -26,7 +26,7 @@ needs_tesseract = pytest.mark.skipif(tesseract.available() is not None,
 
 def readme_example() -> str:
     found = MARKERS.findall(README.read_text(encoding="utf-8"))
-    assert len(found) == 1, "README.md must hold exactly one marked local engine example"
+    assert len(found) == 1, "docs/providers.md must hold exactly one marked local engine example"
     return found[0]
 
 

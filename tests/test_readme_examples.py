@@ -1,4 +1,4 @@
-"""The README's "Adding a provider" and "Adding a metric" examples, run exactly as printed."""
+"""The docs' "Adding a provider" and "Adding a metric" examples (docs/architecture.md), run exactly as printed."""
 from __future__ import annotations
 
 import json
@@ -20,14 +20,14 @@ from reports.eval_tables import per_image_rows
 from collect_support import bench_env, make_set, run_bench
 
 ROOT = Path(__file__).resolve().parents[1]
-README = (ROOT / "README.md").read_text(encoding="utf-8")
+README = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
 SAMPLE = ROOT / "samples" / "kr_docs_mini"
 
 
 def example(name: str) -> str:
     """The fenced code between ``<!-- example-NAME -->`` and ``<!-- /example-NAME -->``."""
     match = re.search(rf"<!-- example-{name} -->\n```python\n(.*?)```\n<!-- /example-{name} -->", README, re.S)
-    assert match, f"README has no example-{name} block"
+    assert match, f"docs/architecture.md has no example-{name} block"
     return match.group(1)
 
 

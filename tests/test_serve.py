@@ -401,11 +401,11 @@ def test_a_body_shorter_than_its_content_length_gets_no_answer(served):
 
 
 def test_every_error_code_in_the_readme_can_be_answered():
-    """The README's error table of `bench serve` lists only codes the app or the runner produce."""
+    """The docs' error table of `bench serve` lists only codes the app or the runner produce."""
     root = Path(__file__).resolve().parents[1]
-    readme = (root / "README.md").read_text(encoding="utf-8")
-    section = readme[readme.index("### `bench serve`"):]
-    section = section[:section.index("\n### ")]
+    readme = (root / "docs" / "commands.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## `bench serve`"):]
+    section = section[:section.index("\n## ")]
     documented = {code for row in re.findall(r"^\| \d{3}[^|]*\|([^|]*)\|", section, re.M)
                   for code in re.findall(r"`(\w+)`", row)}
     source = "".join((root / "adapters" / "serving" / name).read_text(encoding="utf-8") for name in ("app.py", "run.py"))

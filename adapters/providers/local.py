@@ -89,7 +89,7 @@ def engine_spec(settings: Settings) -> EngineSpec:
     given = settings.get("engine")
     if not given:
         raise InputError("--provider local needs --engine MODULE:FACTORY (a Python function that returns the "
-                         "engine; see the README's 'local' section)")
+                         "engine; see docs/providers.md, 'local')")
     module, colon, factory = str(given).partition(":")
     if not colon or not _dotted(module) or not _dotted(factory):
         raise InputError(f"--engine {given!r}: expected MODULE:FACTORY, e.g. my_engine:make "
@@ -276,7 +276,7 @@ PROVIDER = ProviderSpec(
         provider=NAME, unit="local engine", krw_per_1000=0.0, usd_per_1000=0.0, free_quota="n/a",
         source="your own engine, run locally", checked="2026-12-02", note="API cost only; CPU time not included",
     ),
-    setup_help="none (your engine: --engine MODULE:FACTORY, see the README)",
+    setup_help="none (your engine: --engine MODULE:FACTORY, see docs/providers.md)",
     options=("engine", "engine_path", "engine_option"),
     option_help={"engine": "your engine's factory, FACTORY in MODULE, called once per worker process; it returns a "
                            "function from a PIL image to a list of {polygon, text, confidence} dicts",

@@ -6,7 +6,7 @@ Chinese and English (``ch_PP-OCRv4_det_infer.onnx``, ``ch_ppocr_mobile_v2.0_cls_
 ``ch_PP-OCRv4_rec_infer.onnx``): the shipped recognizer reads Latin letters, digits and Chinese,
 **not Hangul**. ``--rec-model`` (and ``--rec-keys``, the model's character list when the ONNX
 file does not carry it) takes another recognizer, e.g. PaddleOCR's Korean PP-OCR model converted
-to ONNX; ``--det-model`` another detector. The README says where to get them.
+to ONNX; ``--det-model`` another detector. docs/providers.md says where to get them.
 
 Everything runs here (``kind`` local, price 0): each worker process of
 :class:`~adapters.providers.engine_pool.EngineProvider` loads the models once and runs one image
