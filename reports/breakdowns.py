@@ -18,7 +18,7 @@ from typing import Callable, Iterable, Iterator, Mapping, Sequence
 
 from shapely import MultiPoint, minimum_rotated_rectangle
 
-from adapters.core.errors import InputError, excerpt, read_error
+from adapters.core.errors import InputError, excerpt, read_utf8_text
 from adapters.providers.results import image_key
 from adapters.core.schema import Point
 from eval.evaluate import Evaluation
@@ -121,12 +121,7 @@ def read_categories(path: Path) -> dict[str, str]:
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{path}: no such categories file")
-    try:
-        text = path.read_bytes().decode("utf-8-sig")
-    except OSError as exc:
-        raise read_error(path, exc) from None
-    except UnicodeDecodeError as exc:
-        raise InputError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    text = read_utf8_text(path)
     found: dict[str, str] = {}
     for number, row in enumerate(_csv_rows(path, text), start=1):
         if not row or not "".join(row).strip():

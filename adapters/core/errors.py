@@ -5,6 +5,8 @@ print-and-exit themselves.
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 
 class InputError(ValueError):
     """Bad user input (a malformed gt line, an unreadable results file). Exit code 2."""
@@ -90,3 +92,16 @@ def clip(message: str, limit: int = 4 * MAX_QUOTED) -> str:
 def read_error(path: object, exc: OSError, what: str = "cannot read") -> InputError:
     """An input file or folder that cannot be read: one line naming it and the cause (exit code 2)."""
     return InputError(f"{path}: {what} ({exc.strerror or exc})")
+
+
+def read_utf8_text(path: "Path | str") -> str:
+    """A text input file (UTF-8, with or without BOM) whose read and decode errors are one line
+    naming it: every reader of a user's file says the same thing the same way."""
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise read_error(path, exc) from None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None

@@ -22,7 +22,7 @@ import zipfile
 from pathlib import Path
 from typing import Any, Mapping
 
-from adapters.core.errors import InputError, clip, excerpt, read_error
+from adapters.core.errors import InputError, clip, excerpt, read_error, read_utf8_text
 from adapters.core.images import image_stem
 from adapters.core.jsonstream import CHUNK_SIZE, JsonStream, decode_problem, unique_object
 from adapters.core.schema import (SCHEMA_NAME, ImageResult, Item, ResultSet, is_schema_document, parse_image_result,
@@ -114,12 +114,7 @@ def read_json(path: Path) -> Any:
 
     Reads the whole file; ``load_results`` streams it instead whenever it can.
     """
-    try:
-        text = path.read_bytes().decode("utf-8-sig")
-    except OSError as exc:
-        raise read_error(path, exc) from None
-    except UnicodeDecodeError as exc:
-        raise InputError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    text = read_utf8_text(path)
     try:
         return json.loads(text, object_pairs_hook=unique_object)
     except json.JSONDecodeError as exc:
