@@ -1,0 +1,139 @@
+"""A user's CSV or TOML price table over the built-in prices, and what it costs.
+
+Read from real files (the shipped examples in samples/prices and broken copies of them); every
+bad line is an error naming the file and the line.
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from adapters.core.errors import InputError
+from adapters.core.pricing import INPUT_TOKENS, OUTPUT_TOKENS, PAGES, Price, PriceTableError, Rate, cost_per_1000
+from adapters.providers import registry
+from adapters.providers.prices import price_for, read_prices, recorded
+
+REPO = Path(__file__).resolve().parents[1]
+EXAMPLES = REPO / "samples" / "prices"
+
+
+# --- reading ------------------------------------------------------------------------------------
+
+def test_the_example_tables_in_csv_and_toml_say_the_same():
+    from_csv, from_toml = read_prices(EXAMPLES / "prices.csv"), read_prices(EXAMPLES / "prices.toml")
+    assert list(from_csv) == list(from_toml) == ["naver", "kakao", "openai", "upstage"]
+    for name in from_csv:
+        a, b = from_csv[name], from_toml[name]
+        assert a.source == f"your price table ({EXAMPLES / 'prices.csv'})"
+        assert b.source == f"your price table ({EXAMPLES / 'prices.toml'})"
+        assert (a.krw_per_1000, a.usd_per_1000, a.rates, a.free_quota, a.note, a.checked, a.unit) == \
+               (b.krw_per_1000, b.usd_per_1000, b.rates, b.free_quota, b.note, b.checked, b.unit)
+    assert from_csv["kakao"].krw_per_1000 == 1500  # "1,500" with its thousands separator
+    assert from_csv["openai"].rates == (Rate(INPUT_TOKENS, None, 0.15), Rate(OUTPUT_TOKENS, None, 0.60))
+    assert from_csv["upstage"].rates == (Rate(PAGES, None, 10.0),) and from_csv["upstage"].unit == "billed page"
+    assert from_csv["naver"].describe() == "3,000 KRW per 1,000 images (our 2026 contract)"
+    assert from_csv["openai"].describe() == ("0.15 USD per 1M input tokens + 0.60 USD per 1M output tokens "
+                                             "(the model we use)")
+
+
+HEADER = "provider,krw_per_1000_images,usd_per_1000_images,usd_per_1m_input_tokens,usd_per_1m_output_tokens\n"
+
+
+@pytest.mark.parametrize("name, text, line, message", [
+    ("p.csv", HEADER + "naver,3000,,,\nnavr,100,,,\n", 3, "unknown provider 'navr'; known: "),
+    ("p.csv", HEADER + "naver,3000,,,\nnaver,2000,,,\n", 3, "naver is priced twice (first on line 2)"),
+    ("p.csv", HEADER + "naver,three thousand,,,\n", 2, "krw_per_1000_images must be a number such as 1500 or "
+                                                       "0.25, not 'three thousand'"),
+    ("p.csv", HEADER + "kakao,-5,,,\n", 2, "krw_per_1000_images must be a number such as 1500 or 0.25, not '-5'"),
+    ("p.csv", HEADER + "kakao,nan,,,\n", 2, "krw_per_1000_images must be a number such as 1500 or 0.25, not 'nan'"),
+    ("p.toml", "[openai]\nusd_per_1m_input_tokens = 0.15\nkrw_per_1m_output_tokens = 200\n", 3,
+     "openai: a KRW price per output token needs krw_per_1m_input_tokens too"),
+    ("p.csv", HEADER + "naver,,,0.15,0.60\n", 2, "a price per input token for naver, whose raw answers record "
+                                                 "nothing billed: give a price per 1,000 images instead"),
+    ("p.csv", HEADER + "openai,,,0.15,\n", 2, "openai: a USD price per input token needs "
+                                              "usd_per_1m_output_tokens too (0 if they are free)"),
+    ("p.csv", HEADER + "kakao,,,,\n", 2, "kakao has no price: give krw_per_1000_images or usd_per_1000_images"),
+    ("p.csv", HEADER + "kakao,1,2,3,4,5\n", 2, "6 cells, but the header names 5 columns"),
+    ("p.csv", "# comment\nprovider,krw_per_1000\nnaver,1\n", 2, "unknown column 'krw_per_1000'; the header names "
+                                                                 "columns of provider, krw_per_1000_images"),
+    ("p.csv", "name,krw_per_1000_images\nnaver,1\n", 1, "no 'provider' column"),
+    ("p.csv", HEADER + ",100,,,\n", 2, "no provider named"),
+    ("p.toml", "[naver]\nkrw_per_1000_images = 3000\n\n[kakao]\nkrw_per_1000_image = 5\n", 5,
+     "unknown key 'krw_per_1000_image' in [kakao]"),
+    ("p.toml", "[naver]\nkrw_per_1000_images = true\n", 2, "krw_per_1000_images must be a number, not True"),
+    ("p.toml", "[naver]\nkrw_per_1000_images = 3000\n[azure]\nusd_per_1000_pages = 1.5\n", 4,
+     "a price per page for azure, whose raw answers record nothing billed"),
+    ("p.toml", "naver = 3000\n", 1, "'naver' is not a table: give one [provider] table per provider"),
+    ("p.toml", "[naver]\nkrw_per_1000_images = 3000\n[tesseract\n", 3, "not TOML (Expected ']' at the end of a "
+                                                                       "table declaration)"),
+    ("p.toml", "[naver]\nkrw_per_1000_images = 3000\n\n[Naver]\nkrw_per_1000_images = 1\n", 4,
+     "naver is priced twice (first on line 1)"),
+    ("p.toml", "[naver]\nkrw_per_1000_images = [1, 2]\n", 2, "krw_per_1000_images in [naver] must be a number or a "
+                                                             "text, not a list"),
+])
+def test_a_bad_line_is_an_error_naming_file_and_line(tmp_path, name: str, text: str, line: int, message: str):
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(PriceTableError) as error:
+        read_prices(path)
+    assert str(error.value).startswith(f"{path}, line {line}: {message}"), str(error.value)
+    assert isinstance(error.value, InputError)  # exit code 2
+
+
+@pytest.mark.parametrize("name, data, message", [
+    ("p.json", b"{}", "a price table is a .csv or a .toml file"),
+    ("p.csv", "provider,krw_per_1000_images\nnaver,3000\n".encode("utf-16"), "not UTF-8 text"),
+    ("p.csv", b"# nothing but a comment\n", "empty (a header line, then one line per provider)"),
+    ("absent.toml", None, "no such price table"),
+])
+def test_a_file_that_is_no_table_is_an_error_naming_it(tmp_path, name: str, data: bytes | None, message: str):
+    path = tmp_path / name
+    if data is not None:
+        path.write_bytes(data)
+    with pytest.raises(PriceTableError, match=re.escape(f"{path}: {message}")):
+        read_prices(path)
+
+
+def test_a_bom_comments_blank_lines_and_case_are_taken_as_written(tmp_path):
+    path = tmp_path / "Prices.CSV"
+    path.write_bytes("\ufeff# ours\n\nProvider,KRW_per_1000_images,note\nNAVER, 2500 ,\"계약, 2026\"\n".encode())
+    [price] = read_prices(path).values()
+    assert (price.provider, price.krw_per_1000, price.note, price.rates) == ("naver", 2500.0, "계약, 2026", ())
+
+
+def test_your_entry_replaces_the_built_in_one_and_the_others_stay():
+    table = read_prices(EXAMPLES / "prices.csv")
+    assert price_for("naver", table) is table["naver"] and price_for("NAVER", table) is table["naver"]
+    assert price_for("google", table) is registry.get("google").price
+    assert price_for("google") is registry.get("google").price
+    assert not price_for("icdar", table).known
+    assert read_prices(None) == {}
+
+
+# --- costing ------------------------------------------------------------------------------------
+
+def test_a_metered_price_is_costed_from_what_the_answers_record():
+    openai = read_prices(EXAMPLES / "prices.toml")["openai"]
+    answers = [{"usage": {"prompt_tokens": 1000, "completion_tokens": 40}},
+               {"usage": {"prompt_tokens": 1400, "completion_tokens": 60}},
+               {"error": {"message": "rate limited"}}]  # records nothing: left out
+    found = recorded("openai", answers)
+    assert found == [{INPUT_TOKENS: 1000, OUTPUT_TOKENS: 40}, {INPUT_TOKENS: 1400, OUTPUT_TOKENS: 60}]
+    cost = cost_per_1000(openai, found, "in runs/gpt/openai.json")
+    assert cost.usd_per_1000 == pytest.approx(1000 * (1200 * 0.15 + 50 * 0.60) / 1e6)
+    assert cost.krw_per_1000 is None  # no KRW rate: no exchange rate is assumed
+    assert cost.basis == ("metered: 1,200.0 input tokens + 50.0 output tokens per image on average, from 2 answers "
+                          "in runs/gpt/openai.json")
+    unknown = cost_per_1000(openai, [], "in runs/gpt")
+    assert not unknown.known and unknown.basis == ("priced per token, and no answer in runs/gpt records the input "
+                                                   "and output tokens")
+    pages = cost_per_1000(read_prices(EXAMPLES / "prices.csv")["upstage"],
+                          recorded("upstage", [{"numBilledPages": 1}, {"numBilledPages": 2}]))
+    assert pages.usd_per_1000 == pytest.approx(15.0)
+    both = Price("openai", "image or token", None, 9.0, "", "", "", rates=openai.rates)
+    fallback = cost_per_1000(both, [], "in OUT")
+    assert fallback.usd_per_1000 == 9.0 and fallback.basis == "per image: no answer in OUT records the input and " \
+                                                              "output tokens"
+    assert recorded("kakao", [{"result": []}]) == []  # answers that record nothing billed
