@@ -1,7 +1,7 @@
 """A user's CSV or TOML price table over the built-in prices, and what it costs.
 
-Read from real files (the shipped examples in samples/prices and broken copies of them); every
-bad line is an error naming the file and the line.
+Read from real files (the shipped examples in samples/prices, the blocks in docs/commands.md,
+and broken copies of them); every bad line is an error naming the file and the line.
 """
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from adapters.providers.prices import price_for, read_prices, recorded
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = REPO / "samples" / "prices"
+DOCS = (REPO / "docs" / "commands.md").read_text(encoding="utf-8")
 
 
 # --- reading ------------------------------------------------------------------------------------
@@ -36,6 +37,14 @@ def test_the_example_tables_in_csv_and_toml_say_the_same():
     assert from_csv["naver"].describe() == "3,000 KRW per 1,000 images (our 2026 contract)"
     assert from_csv["openai"].describe() == ("0.15 USD per 1M input tokens + 0.60 USD per 1M output tokens "
                                              "(the model we use)")
+
+
+@pytest.mark.parametrize("kind", ["csv", "toml"])
+def test_the_docs_show_the_shipped_example_tables(kind: str):
+    match = re.search(rf"<!-- example-prices-{kind} -->\n```{kind}\n(.*?)```\n<!-- /example-prices-{kind} -->",
+                      DOCS, re.S)
+    assert match, f"docs/commands.md has no example-prices-{kind} block"
+    assert match.group(1) == (EXAMPLES / f"prices.{kind}").read_text(encoding="utf-8")
 
 
 HEADER = "provider,krw_per_1000_images,usd_per_1000_images,usd_per_1m_input_tokens,usd_per_1m_output_tokens\n"
