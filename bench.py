@@ -281,6 +281,7 @@ def report_command(
     seed: int = typer.Option(0, "--seed", min=0, metavar="S", help="Seed of the bootstrap (same seed, same intervals)."),
     worst: int = typer.Option(3, "--worst", min=0, metavar="N", help="Worst images shown per provider."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show progress bars on large sets."),
+    prices: PricesOption = None,
 ) -> None:
     """Compare providers: comparison.csv, breakdowns, plots and one self-contained report.html.
 
@@ -298,7 +299,7 @@ def report_command(
                               text=_text_options(ignore_case, ignore_space, ignore_punct, icdar15), min_score=min_score,
                               protocol="both")
     request = ReportRequest(results=results, out=out, images=images, categories=categories, title=title,
-                            resamples=bootstrap, seed=seed, worst=worst, progress=progress)
+                            resamples=bootstrap, seed=seed, worst=worst, progress=progress, prices=prices)
     for line in summary_lines(make_report(request, inputs, echo=typer.echo), inputs.options.thresholds[0]):
         typer.echo(line)
 
@@ -388,13 +389,14 @@ def demo_command(
     out: Path = typer.Option(Path("runs/demo"), "--out", metavar="DIR", help="Where everything goes."),
     images: int = typer.Option(30, "--images", min=1, metavar="N", help="How many synthetic images."),
     seed: int = typer.Option(7, "--seed", metavar="S", help="Seed of the synthetic set."),
+    prices: PricesOption = None,
 ) -> None:
     """The whole pipeline on a built-in default: synth -> collect -> report, then print the report's path."""
     from adapters.collection.demo import StepFailed, run_demo
 
     try:
         report = run_demo(out, images, seed, lambda line: typer.echo(line, err=True),
-                          tolerated=(EXIT_AUTH, EXIT_QUOTA, EXIT_FAILURES))
+                          tolerated=(EXIT_AUTH, EXIT_QUOTA, EXIT_FAILURES), prices=prices)
     except StepFailed as exc:
         raise typer.Exit(exc.code) from None
     typer.echo(f"report: {report}")

@@ -1,22 +1,32 @@
-"""A user's CSV or TOML price table over the built-in prices, and what it costs.
+"""`--prices FILE`: a user's CSV or TOML price table over the built-in prices, and what it costs.
 
 Read from real files (the shipped examples in samples/prices, the blocks in docs/commands.md,
-and broken copies of them); every bad line is an error naming the file and the line.
+and broken copies of them); every bad line is an error naming the file and the line. The
+report's cost columns are checked with a user table, per image and per token.
 """
 from __future__ import annotations
 
+import csv
+import json
 import re
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
 from adapters.core.errors import InputError
 from adapters.core.pricing import INPUT_TOKENS, OUTPUT_TOKENS, PAGES, Price, PriceTableError, Rate, cost_per_1000
+from adapters.core.schema import ResultSet
 from adapters.providers import registry
 from adapters.providers.prices import price_for, read_prices, recorded
+from adapters.providers.results import load_results
+from eval.evaluate import EvalOptions, evaluate
+from gt.reader import read_annotations
+from reports.compare import ProviderRun, compare
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = REPO / "samples" / "prices"
+SAMPLE = REPO / "samples" / "kr_docs_mini"
 DOCS = (REPO / "docs" / "commands.md").read_text(encoding="utf-8")
 
 
@@ -146,3 +156,99 @@ def test_a_metered_price_is_costed_from_what_the_answers_record():
     assert fallback.usd_per_1000 == 9.0 and fallback.basis == "per image: no answer in OUT records the input and " \
                                                               "output tokens"
     assert recorded("kakao", [{"result": []}]) == []  # answers that record nothing billed
+
+
+# --- the report's cost columns ------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def sample():
+    results = load_results(SAMPLE / "res")
+    evaluation = evaluate(read_annotations(SAMPLE / "gt").images, results.images, EvalOptions())
+    return results, evaluation
+
+
+def test_the_report_costs_each_run_with_your_table(sample, tmp_path):
+    results, evaluation = sample
+    folder = tmp_path / "gpt"
+    folder.mkdir()
+    stems = sorted(results.images)
+    raw = {stem: {"choices": [], "usage": {"prompt_tokens": 1000 + 100 * k, "completion_tokens": 20}}
+           for k, stem in enumerate(stems)}
+    raw["not_in_gt"] = {"choices": [], "usage": {"prompt_tokens": 10 ** 9, "completion_tokens": 0}}
+    (folder / "openai.json").write_text(json.dumps(raw), encoding="utf-8")
+    ResultSet("openai", results.images).save(folder / "openai.normalized.json")
+    runs = [ProviderRun("naver", ResultSet("naver", results.images), SAMPLE / "res", SAMPLE / "res", "results file",
+                        evaluation=evaluation),
+            ProviderRun("openai", ResultSet("openai", results.images), folder / "openai.normalized.json",
+                        folder / "openai.normalized.json", "results file", evaluation=evaluation),
+            ProviderRun("kakao", ResultSet("kakao", results.images), SAMPLE / "res", SAMPLE / "res", "results file",
+                        evaluation=evaluation)]
+    table_path = EXAMPLES / "prices.csv"
+    table = read_prices(table_path)
+    table.pop("kakao")
+    rows = {row["provider"]: row for row in compare(runs, resamples=0, prices=table).rows}
+
+    naver = rows["naver"]
+    assert (naver["cost_krw_per_1000"], naver["cost_usd_per_1000"]) == (3000.0, None)
+    assert naver["price_source"] == f"your price table ({table_path})" and naver["price_checked"] == "2026-12-01"
+    assert naver["free_quota"] == "first 100 calls a month" and naver["price_note"] == "our 2026 contract"
+
+    gpt = rows["openai"]
+    mean_input = sum(1000 + 100 * k for k in range(len(stems))) / len(stems)  # the gt images only
+    assert gpt["cost_usd_per_1000"] == pytest.approx(1000 * (mean_input * 0.15 + 20 * 0.60) / 1e6)
+    assert gpt["cost_krw_per_1000"] is None
+    assert gpt["price_note"].startswith(f"metered: {mean_input:,.1f} input tokens + 20.0 output tokens per image on "
+                                        f"average, from {len(stems)} answers in {folder / 'openai.json'}, at 0.15 USD")
+
+    kakao = rows["kakao"]  # not in the table: the built-in entry, unknown, says why
+    assert kakao["cost_krw_per_1000"] is None and kakao["price_note"].startswith("unknown: no price for the Vision")
+    assert kakao["price_source"] == registry.get("kakao").price.source
+
+    alone = compare(runs[1:2], resamples=0, prices={"openai": table["openai"]}).rows[0]
+    (folder / "openai.json").unlink()
+    missing = compare(runs[1:2], resamples=0, prices={"openai": table["openai"]}).rows[0]
+    assert alone["cost_usd_per_1000"] == gpt["cost_usd_per_1000"]
+    assert missing["cost_usd_per_1000"] is None
+    assert missing["price_note"] == (f"unknown: priced per token, and no answer next to {folder / 'openai.normalized.json'}"
+                                     f" (no openai.json there) records the input and output tokens")
+
+
+@pytest.mark.slow
+def test_bench_report_prices_puts_your_table_in_comparison_csv_and_the_page(tmp_path):
+    from bench import app
+
+    ResultSet("naver", load_results(SAMPLE / "res").images).save(tmp_path / "naver.normalized.json")
+    table = tmp_path / "ours.toml"
+    table.write_text('[naver]\nkrw_per_1000_images = 2750\nfree_quota = "none"\nnote = "contract 7"\n',
+                     encoding="utf-8")
+    common = [str(tmp_path / "naver.normalized.json"), "--txt_gt_dir", str(SAMPLE / "gt"), "--bootstrap", "0",
+              "--no-progress"]
+    done = CliRunner().invoke(app, ["report", *common, "--out", str(tmp_path / "r"), "--prices", str(table)])
+    assert done.exit_code == 0, done.output
+    with open(tmp_path / "r" / "comparison.csv", encoding="utf-8-sig", newline="") as handle:
+        [row] = list(csv.DictReader(handle))
+    assert (row["cost_krw_per_1000"], row["price_source"], row["price_note"]) == \
+           ("2750.0", f"your price table ({table})", "contract 7")
+    page = (tmp_path / "r" / "report.html").read_text(encoding="utf-8")
+    assert f"your price table ({table})" in page and "2,750 KRW" in page
+
+    table.write_text('[naver]\nkrw_per_1000_images = 2750\n[nave]\nkrw_per_1000_images = 1\n', encoding="utf-8")
+    bad = CliRunner().invoke(app, ["report", *common, "--out", str(tmp_path / "bad"), "--prices", str(table)])
+    assert bad.exit_code == 2 and f"{table}, line 3: unknown provider 'nave'" in bad.output
+    assert not (tmp_path / "bad").exists()
+
+
+def test_bench_demo_checks_your_table_first_and_passes_it_to_the_report(tmp_path, monkeypatch):
+    from adapters.collection import demo
+
+    calls: list[list[str]] = []
+    monkeypatch.setattr(demo.subprocess, "call", lambda args: calls.append(args) or 0)
+    monkeypatch.setattr(demo, "demo_runs", lambda say: [])
+    bad = tmp_path / "bad.csv"
+    bad.write_text("provider,krw_per_1000_images\nnaver,lots\n", encoding="utf-8")
+    with pytest.raises(PriceTableError, match=re.escape(f"{bad}, line 2: krw_per_1000_images must be a number")):
+        demo.run_demo(tmp_path / "demo", 2, 7, lambda line: None, prices=bad)
+    assert calls == []  # not even the synthetic set was made
+    demo.run_demo(tmp_path / "demo", 2, 7, lambda line: None, prices=EXAMPLES / "prices.toml")
+    assert [args[3] for args in calls] == ["synth", "report"]
+    assert calls[-1][-2:] == ["--prices", str(EXAMPLES / "prices.toml")]
