@@ -14,6 +14,7 @@ import logging
 from pathlib import Path
 from typing import AbstractSet, Any
 
+from adapters.core.images import image_stem
 from adapters.core.pricing import Cost, Price, cost_per_1000
 from adapters.providers.prices import PriceTable, price_for, read_prices, recorded
 
@@ -44,7 +45,7 @@ def _answers(path: Path, stems: AbstractSet[str] | None) -> list[Any]:
         return []
     if not isinstance(doc, dict) or "schema" in doc:  # the project's schema keeps no usage
         return []
-    return [raw for stem, raw in doc.items() if stems is None or Path(stem).stem in stems or stem in stems]
+    return [raw for name, raw in doc.items() if stems is None or image_stem(name) in stems]
 
 
 def run_cost(provider: str, results_path: Path, stems: AbstractSet[str] | None = None,

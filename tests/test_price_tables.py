@@ -89,6 +89,8 @@ HEADER = "provider,krw_per_1000_images,usd_per_1000_images,usd_per_1m_input_toke
                                                                        "table declaration)"),
     ("p.toml", "[naver]\nkrw_per_1000_images = 3000\n\n[Naver]\nkrw_per_1000_images = 1\n", 4,
      "naver is priced twice (first on line 1)"),
+    ("p.toml", "[naver]\nkrw_per_1000_images = 1\nKRW_per_1000_images = 2\n", 3,
+     "KRW_per_1000_images is given twice in [naver]"),
     ("p.toml", "[naver]\nkrw_per_1000_images = [1, 2]\n", 2, "krw_per_1000_images in [naver] must be a number or a "
                                                              "text, not a list"),
 ])

@@ -97,7 +97,7 @@ def dry_run(name: str, images: Path, out: Path, options: CollectOptions, setting
     if spec.engine is not None:
         missing = spec.engine.available(spec.settings(settings))
         if missing:
-            warnings.append(f"{missing}; a real run stops here (exit code 2), this dry run goes on without it")
+            warnings.append(f"{missing}; a real run stops here (exit code 2)")
     found = discover(images)
     paths = OutputPaths.for_provider(out, name)
     _check_out(Path(out), paths)

@@ -288,27 +288,27 @@ def _toml_rows(path: Path, text: str) -> list[tuple[int, dict[str, Any]]]:
         line = headers.get(name, keys.get(("", name), 1))
         if not isinstance(fields, dict):
             raise _error(path, line, f"{name!r} is not a table: give one [provider] table per provider")
+        row: dict[str, Any] = {"provider": name}
         for key, value in fields.items():
             where = keys.get((name, key), line)
-            if key == "provider" or key not in TABLE_FIELDS:
+            if key.lower() == "provider" or key.lower() not in TABLE_FIELDS:
                 raise _error(path, where, f"unknown key {key!r} in [{name}]; a table takes "
                                           f"{', '.join(TABLE_FIELDS[1:])}")
             if isinstance(value, (dict, list)):
                 raise _error(path, where, f"{key} in [{name}] must be a number or a text, not a {type(value).__name__}")
-        rows.append((line, {"provider": name, **{k: _lines(v, keys.get((name, k), line)) for k, v in fields.items()}}))
+            if key.lower() in row:
+                raise _error(path, where, f"{key} is given twice in [{name}]")
+            row[key.lower()] = _At(value, where)
+        rows.append((line, row))
     return rows
 
 
 @dataclass(frozen=True)
 class _At:
-    """A TOML value and the line it is on (CSV cells all share their row's line)."""
+    """A TOML value and the line it is on (a CSV cell is on its row's line)."""
 
     value: Any
     line: int
-
-
-def _lines(value: Any, line: int) -> _At:
-    return _At(value, line)
 
 
 def _split(value: Any, line: int) -> tuple[Any, int]:
