@@ -57,6 +57,8 @@ Icdar15Option = Annotated[bool, typer.Option("--icdar15", help="ICDAR 2015 text 
                                              "!?.:,*\"()·[]/' in the gt.")]
 MinScoreOption = Annotated[Optional[float], typer.Option("--min-score", min=0.0, max=1.0,
                                                          help="Drop predictions whose confidence is below this first.")]
+PricesOption = Annotated[Optional[Path], typer.Option("--prices", metavar="FILE", help="Your price table (CSV or TOML, "
+                                                     "docs/commands.md): its entries replace the built-in prices.")]
 
 
 class Protocol(str, Enum):
@@ -162,6 +164,8 @@ def collect_command(
                                   help="First retry delay; doubles per retry, capped at 30 s, with jitter. "
                                        "A Retry-After from the provider is always honoured."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar on a terminal."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Show what would be sent and its estimated cost; no request."),
+    prices: PricesOption = None,
 ) -> None:
     """Run every image of a folder through one provider and keep every raw response.
 
@@ -169,6 +173,7 @@ def collect_command(
     Ctrl-C, kill -9 or a quota stop) sends requests only for images not yet collected.
     Credentials are checked before anything else; secrets never appear in outputs or logs.
     """
+    from adapters.collection.dryrun import dry_run_folder
     from adapters.collection.setup import collect_folder, collect_options, settings_for
 
     options = collect_options(provider.value, concurrency, progress, rps=rps, limit=limit, refresh=refresh,
@@ -176,6 +181,8 @@ def collect_command(
     settings = settings_for(provider.value, lang=lang, psm=psm, feature=feature, model=model, prompt=prompt,
                             granularity=granularity, det_model=det_model, rec_model=rec_model, rec_keys=rec_keys,
                             engine=engine, engine_path=engine_path, engine_option=engine_option or None)
+    if dry_run or prices is not None:  # --prices is for --dry-run
+        return dry_run_folder(provider.value, images, out, options, settings, prices, dry_run, report=typer.echo)
     summary = collect_folder(provider.value, images, out, options, settings, report=typer.echo)
     if summary.failed:
         typer.echo(f"{summary.failed} image(s) failed: see {summary.paths.runs}; "
@@ -274,6 +281,7 @@ def report_command(
     seed: int = typer.Option(0, "--seed", min=0, metavar="S", help="Seed of the bootstrap (same seed, same intervals)."),
     worst: int = typer.Option(3, "--worst", min=0, metavar="N", help="Worst images shown per provider."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show progress bars on large sets."),
+    prices: PricesOption = None,
 ) -> None:
     """Compare providers: comparison.csv, breakdowns, plots and one self-contained report.html.
 
@@ -291,7 +299,7 @@ def report_command(
                               text=_text_options(ignore_case, ignore_space, ignore_punct, icdar15), min_score=min_score,
                               protocol="both")
     request = ReportRequest(results=results, out=out, images=images, categories=categories, title=title,
-                            resamples=bootstrap, seed=seed, worst=worst, progress=progress)
+                            resamples=bootstrap, seed=seed, worst=worst, progress=progress, prices=prices)
     for line in summary_lines(make_report(request, inputs, echo=typer.echo), inputs.options.thresholds[0]):
         typer.echo(line)
 
@@ -318,6 +326,7 @@ def show_command(
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
 ) -> None:
     """Draw a provider's boxes and texts on each image (and, with ground truth, what was right or wrong)."""
+    from adapters.collection.setup import collect_for_show
     from adapters.core.images import discover
     from eval.inputs import load_predictions, read_eval_inputs
     from reports.fonts import hangul_font
@@ -330,20 +339,13 @@ def show_command(
     inputs = read_eval_inputs(txt_gt_dir, [iou], ignore_text=ignore_text, skip_bad_lines=skip_bad_lines,
                               text=_text_options(ignore_case, ignore_space, ignore_punct, icdar15), min_score=min_score)
     font, found = hangul_font(), discover(images)
-    results, failed = (_collect_for_show(provider.value, found, out, progress) if provider is not None
-                       else (load_predictions(api_res_json, inputs), 0))
+    results, failed = (collect_for_show(provider.value, found, out, progress, report=typer.echo)
+                       if provider is not None else (load_predictions(api_res_json, inputs), 0))
     typer.echo(draw_overlays(images, found, results.images, inputs, out, font, only_errors=only_errors, labels=labels,
                              progress=progress))
     if failed:
         typer.echo(f"{failed} image(s) failed to collect; they are drawn with the error", err=True)
         raise typer.Exit(EXIT_FAILURES)
-
-
-def _collect_for_show(name: str, found: list[Any], out: Path, progress: bool) -> tuple[Any, int]:
-    """Run the collector for ``bench show --provider`` (stored in OUT, reused on re-runs)."""
-    from adapters.collection.setup import collect_for_show
-
-    return collect_for_show(name, found, out, progress, report=typer.echo)
 
 
 gt_app = typer.Typer(help="Ground truth: convert public data sets into gt folders (bench gt COMMAND --help).",
@@ -387,13 +389,14 @@ def demo_command(
     out: Path = typer.Option(Path("runs/demo"), "--out", metavar="DIR", help="Where everything goes."),
     images: int = typer.Option(30, "--images", min=1, metavar="N", help="How many synthetic images."),
     seed: int = typer.Option(7, "--seed", metavar="S", help="Seed of the synthetic set."),
+    prices: PricesOption = None,
 ) -> None:
     """The whole pipeline on a built-in default: synth -> collect -> report, then print the report's path."""
     from adapters.collection.demo import StepFailed, run_demo
 
     try:
         report = run_demo(out, images, seed, lambda line: typer.echo(line, err=True),
-                          tolerated=(EXIT_AUTH, EXIT_QUOTA, EXIT_FAILURES))
+                          tolerated=(EXIT_AUTH, EXIT_QUOTA, EXIT_FAILURES), prices=prices)
     except StepFailed as exc:
         raise typer.Exit(exc.code) from None
     typer.echo(f"report: {report}")

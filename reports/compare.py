@@ -27,7 +27,8 @@ from eval.inputs import check_predictions_path
 from eval.metrics import count_types, flat_scores, names, scores_of
 from reports.csv_files import write_csv
 from reports.eval_tables import SUMMARY_FILE
-from reports.prices import Price, price_for
+from adapters.core.pricing import Cost, cost_per_1000
+from reports.prices import Price, PriceTable, run_cost
 
 log = logging.getLogger("bench")
 
@@ -318,8 +319,11 @@ class Comparison:
     level: float = CI_LEVEL
 
 
-def comparison_row(run: ProviderRun, interval: Mapping[str, tuple[float, float]], price: Price) -> dict[str, Any]:
+def comparison_row(run: ProviderRun, interval: Mapping[str, tuple[float, float]], price: Price,
+                   cost: Cost | None = None) -> dict[str, Any]:
+    """One provider's row; ``cost`` is what 1,000 images cost at ``price`` (per image when not given)."""
     assert run.evaluation is not None
+    cost = cost if cost is not None else cost_per_1000(price)
     total = run.evaluation.totals(0)
     scores = flat_scores(*run.evaluation.family_totals(0))
     row: dict[str, Any] = {"provider": run.label, "engine": run.provider, "source": str(run.source),
@@ -333,22 +337,27 @@ def comparison_row(run: ProviderRun, interval: Mapping[str, tuple[float, float]]
         row[f"{name}_ci_low"] = None if np.isnan(low) else low
         row[f"{name}_ci_high"] = None if np.isnan(high) else high
     row.update(latency_summary(run.latencies_ms))
-    row.update({"cost_krw_per_1000": price.krw_per_1000, "cost_usd_per_1000": price.usd_per_1000,
+    note = (f"unknown: {cost.basis}" if not cost.known else price.note if cost.basis == "per image"
+            else f"{cost.basis}, at {price.describe()}")
+    row.update({"cost_krw_per_1000": cost.krw_per_1000, "cost_usd_per_1000": cost.usd_per_1000,
                 "free_quota": price.free_quota, "price_source": price.source, "price_checked": price.checked,
-                "price_note": price.describe() if not price.known else price.note})
+                "price_note": note})
     return row
 
 
 def compare(runs: Sequence[ProviderRun], resamples: int = DEFAULT_RESAMPLES, seed: int = DEFAULT_SEED,
-            prices: dict[str, Price] | None = None) -> Comparison:
-    """One row per evaluated provider, in the order given."""
+            prices: PriceTable | None = None) -> Comparison:
+    """One row per evaluated provider, in the order given; ``prices``: a user's price table, whose
+    entries replace the built-in ones (a metered entry is costed from the raw answers next to
+    each run's results, for the evaluated images)."""
     comparison = Comparison([], {}, resamples, seed)
     for run in runs:
         if run.evaluation is None:
             raise ValueError(f"{run.label} has not been evaluated")
         interval = bootstrap(count_matrix(run.evaluation), resamples, seed)
         comparison.intervals[run.label] = interval
-        comparison.rows.append(comparison_row(run, interval, price_for(run.provider, prices)))
+        price, cost = run_cost(run.provider, run.source, {image.stem for image in run.evaluation.images}, prices)
+        comparison.rows.append(comparison_row(run, interval, price, cost))
     return comparison
 
 

@@ -33,7 +33,7 @@ from reports.csv_files import write_csv
 from reports.eval_tables import sweep_rows, write_evaluation
 from reports.labels import shown_labels
 from reports.overlay import COLOURS, IGNORED, LEGEND, Overlay, build_overlay, draw_overlay, encode, load_image
-from reports.prices import price_for
+from reports.prices import Price, price_for
 from reports.verdict import DataSet, verdict
 
 log = logging.getLogger("bench")
@@ -67,6 +67,7 @@ class ReportInputs:
     dont_care_markers: tuple[str, ...] = ("###",)
     bad_lines: int = 0
     font_path: str | None = None
+    prices: Mapping[str, Price] | None = None  # a user's price table (--prices), over the built-in prices
 
 
 @dataclass
@@ -646,7 +647,7 @@ def protocol_html(inputs: ReportInputs, comparison: Comparison) -> str:
         input_columns.insert(1, ("label", "label in the CSV files"))
     price_rows = []
     for engine in dict.fromkeys(r.provider for r in inputs.runs):
-        p = price_for(engine)
+        p = price_for(engine, inputs.prices)
         price_rows.append({"engine": engine, "unit": p.unit, "price": p.describe(), "free": p.free_quota,
                            "source": p.source, "checked": p.checked})
     vers = ", ".join(f"{k} {v}" for k, v in versions([r.provider for r in inputs.runs]).items())
@@ -655,7 +656,8 @@ def protocol_html(inputs: ReportInputs, comparison: Comparison) -> str:
             + "<h3>Prices</h3>" + _table([("engine", "engine"), ("unit", "unit"), ("price", "price"),
                                           ("free", "free quota"), ("source", "source"), ("checked", "checked")],
                                          price_rows)
-            + '<p class="note">Edit <code>reports/prices.py</code> to put in your own contract prices.</p>'
+            + '<p class="note">Put your own contract prices in a price table and pass it with '
+              '<code>--prices FILE</code> (docs/commands.md); its entries show it as their source.</p>'
             + f"<h3>Versions</h3><p>{_e(vers)}</p>")
 
 
@@ -741,7 +743,7 @@ def page(inputs: ReportInputs, comparison: Comparison, tables: Mapping[str, list
 def write_report(inputs: ReportInputs, out: Path) -> ReportFiles:
     """Write every report file into ``out`` and return their paths."""
     ensure_folder(out)
-    comparison = compare(inputs.runs, inputs.resamples, inputs.seed)
+    comparison = compare(inputs.runs, inputs.resamples, inputs.seed, inputs.prices)
     files = ReportFiles(out, out / COMPARISON_FILE, out / REPORT_FILE, comparison_data=comparison)
     write_comparison(files.comparison, comparison)
     for run, name in zip(inputs.runs, eval_folders(inputs.runs)):

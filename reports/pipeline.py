@@ -33,6 +33,7 @@ class ReportRequest:
     seed: int = 0
     worst: int = 3
     progress: bool = True
+    prices: Path | None = None  # a user's price table (CSV or TOML)
 
 
 def make_report(request: ReportRequest, inputs: EvalInputs, echo: Callable[[str], object] = print) -> ReportFiles:
@@ -42,9 +43,11 @@ def make_report(request: ReportRequest, inputs: EvalInputs, echo: Callable[[str]
     from reports.compare import evaluate_runs, load_runs
     from reports.fonts import hangul_font
     from reports.html import ReportInputs, write_report
+    from reports.prices import read_prices
 
     if inputs.gt_dir is None:
         raise InputError("a report needs ground truth (--txt_gt_dir)")
+    prices = read_prices(request.prices)
     runs = load_runs(request.results, inputs.gt_dir)
     for run in runs:
         check_predictions_match(run.results, inputs.gt, run.source)
@@ -62,7 +65,7 @@ def make_report(request: ReportRequest, inputs: EvalInputs, echo: Callable[[str]
                                          images=image_paths, categories=categories, category_source=category_source,
                                          resamples=request.resamples, seed=request.seed, worst=request.worst,
                                          dont_care_markers=inputs.dont_care_markers, bad_lines=len(inputs.bad_lines),
-                                         font_path=font), request.out)
+                                         font_path=font, prices=prices), request.out)
 
 
 def summary_lines(files: ReportFiles, iou: float) -> list[str]:

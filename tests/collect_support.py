@@ -15,7 +15,8 @@ from pathlib import Path
 from PIL import Image, ImageDraw, ImageFont
 
 from adapters.collection.collector import CollectOptions, Summary, collect
-from adapters.core.images import PreparedImage, discover
+from adapters.collection.journal import JOURNAL_VERSION, Journal
+from adapters.core.images import ImageFile, PreparedImage, discover
 from adapters.core.schema import ImageResult, Item
 from adapters.providers.base import Attempt, Outcome, Provider, Verdict
 
@@ -161,3 +162,24 @@ def wait_for_lines(path: Path, count: int, process: subprocess.Popen, timeout: f
 def quiet_collect_args(provider: str, images: Path, out: Path, *extra: str) -> list[str]:
     return ["collect", "--provider", provider, "--images", str(images), "--out", str(out), "--backoff", "0.01",
             "--no-progress", *extra]
+
+
+def journal_entry(image: ImageFile, status: str, raw, request: dict | None, provider: str = "naver") -> dict:
+    """One journal record as the collector writes it, for ``image`` as it is on disk now."""
+    entry = {"v": JOURNAL_VERSION, "provider": provider, "image": image.key, "file": str(image.path),
+             "status": status, "raw": raw, "record": {"identity": image.identity()}}
+    if request is not None:
+        entry["request"] = request
+    return entry
+
+
+def write_journal(out: Path, provider: str, request: dict | None, ok=(), failed=(), raw=None) -> Path:
+    """A journal as the collector writes it: ``ok`` images collected, ``failed`` ones failed."""
+    path = out / f"{provider}.journal.jsonl"
+    with Journal(path) as journal:
+        journal.load()
+        for image in ok:
+            journal.append(journal_entry(image, "ok", raw if raw is not None else {"images": []}, request, provider))
+        for image in failed:
+            journal.append(journal_entry(image, "failed", None, request, provider))
+    return path

@@ -387,21 +387,56 @@ def write_outputs(provider: Provider, images: Iterable[ImageFile], statuses: dic
 
 # --- the entry point ---------------------------------------------------------------------------
 
-def _plan(images: list[ImageFile], state: JournalState, options: CollectOptions) -> list[ImageFile]:
+# Why an image is sent, or not, by a run (see :func:`plan`).
+NEW = "new"              # never collected with these settings
+CHANGED = "changed"      # collected, but its file changed since: sent again
+REFRESHED = "refreshed"  # collected, sent again because of --refresh
+RETRIED = "retried"      # failed in an earlier run, sent again (--retry-failed or --refresh)
+KEPT = "kept"            # collected and unchanged: reused, not sent
+NOT_RETRIED = "not retried"  # failed in an earlier run, not sent without --retry-failed
+SENDING = (NEW, CHANGED, REFRESHED, RETRIED)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What a run does with each image: ``why`` maps every stem to one of the reasons above;
+    ``send`` is what it sends, in stem order, ``held_back`` what ``--limit`` leaves for later."""
+
+    why: Mapping[str, str]
+    send: tuple[ImageFile, ...]
+    held_back: tuple[ImageFile, ...] = ()
+
+    def count(self, reason: str, sent: bool = True) -> int:
+        """Images sent (or, with ``sent`` False, held back by ``--limit``) for ``reason``;
+        for :data:`KEPT` and :data:`NOT_RETRIED` every image with that reason."""
+        if reason not in SENDING:
+            return sum(why == reason for why in self.why.values())
+        return sum(self.why[image.key] == reason for image in (self.send if sent else self.held_back))
+
+
+def plan(images: Iterable[ImageFile], state: JournalState, options: CollectOptions) -> Plan:
+    """Which of ``images`` a run with ``options`` sends, given what the journal ``state`` holds.
+
+    The one decision both a run and ``--dry-run`` take, so they cannot disagree: it reads the
+    image files (to see whether one changed since it was collected) and nothing else.
+    """
+    why: dict[str, str] = {}
     todo = []
     for image in images:
+        collected = image.key in state.successes
         if options.refresh:
-            todo.append(image)
-        elif image.key in state.successes:
-            if image.unchanged_since(state.successes[image.key].get("record", {}).get("identity")):
-                continue
-            log.warning("%s changed since it was collected; sending it again", image.path)
-            todo.append(image)
-        elif image.key in state.failures and not options.retry_failed:
-            continue
+            why[image.key] = REFRESHED if collected else RETRIED if image.key in state.failures else NEW
+        elif collected:
+            unchanged = image.unchanged_since(state.successes[image.key].get("record", {}).get("identity"))
+            why[image.key] = KEPT if unchanged else CHANGED
+        elif image.key in state.failures:
+            why[image.key] = RETRIED if options.retry_failed else NOT_RETRIED
         else:
+            why[image.key] = NEW
+        if why[image.key] in SENDING:
             todo.append(image)
-    return todo if options.limit is None else todo[:max(0, options.limit)]
+    cut = len(todo) if options.limit is None else max(0, options.limit)
+    return Plan(why, tuple(todo[:cut]), tuple(todo[cut:]))
 
 
 def _final_statuses(images: list[ImageFile], outcomes: dict[str, str], state: JournalState,
@@ -448,7 +483,7 @@ def _journal_error(error: JournalWriteError, summary: Summary, unjournaled: int)
                              f"{summary.remain} remain: free space (or fix the folder) and run the same command again")
 
 
-def _check_settings(state: JournalState, request: Mapping[str, Any] | None, options: CollectOptions,
+def check_settings(state: JournalState, request: Mapping[str, Any] | None, options: CollectOptions,
                     paths: OutputPaths, provider: str) -> None:
     """Stop before any request when ``OUT`` holds answers collected under other settings."""
     if request is None:
@@ -488,8 +523,12 @@ def collect(provider: Provider, images: list[ImageFile], out_dir: Path | str,
     output_error: WriteError | None = None
     try:  # held until the outputs are written: a second run cannot start on half-written files
         state = journal.load(request, same_request)
-        _check_settings(state, request, options, paths, provider.name)
-        todo = _plan(images, state, options)
+        check_settings(state, request, options, paths, provider.name)
+        chosen = plan(images, state, options)
+        for image in images:
+            if chosen.why[image.key] == CHANGED:
+                log.warning("%s changed since it was collected; sending it again", image.path)
+        todo = list(chosen.send)
         if todo:
             provider.start()  # e.g. engine processes: only when there is work, and before any of it
         run = _Run(provider, journal, state, options, secrets, request)

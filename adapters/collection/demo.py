@@ -15,6 +15,7 @@ from typing import Any, Callable
 
 from adapters.core.errors import ConfigError
 from adapters.providers import registry
+from adapters.providers.prices import read_prices
 
 Say = Callable[[str], Any]
 
@@ -61,13 +62,16 @@ def demo_runs(say: Say) -> list[DemoRun]:
     return runs
 
 
-def run_demo(out: Path, images: int, seed: int, say: Say, tolerated: tuple[int, ...] = ()) -> Path:
+def run_demo(out: Path, images: int, seed: int, say: Say, tolerated: tuple[int, ...] = (),
+             prices: Path | None = None) -> Path:
     """synth -> collect (every run of :func:`demo_runs`) -> report; returns the report's path.
 
     A collection ending with an exit code in ``tolerated`` (auth, quota, failed images) is
     reported and what it collected still goes into the report; any other failing step raises
-    :class:`StepFailed`.
+    :class:`StepFailed`. ``prices``, a user's price table, goes to the report; it is checked
+    first, so a bad table stops the demo before any work.
     """
+    read_prices(prices)
     def step(*args: str, allowed: tuple[int, ...] = (0,)) -> int:
         say("$ " + shlex.join(["bench", *args]))
         code = subprocess.call([sys.executable, "-m", "bench", *args])
@@ -89,5 +93,6 @@ def run_demo(out: Path, images: int, seed: int, say: Say, tolerated: tuple[int, 
     report = out / "report"
     step("report", *results, "--txt_gt_dir", str(data / "gt"), "--images", str(data / "images"),
          "--categories", str(data / "categories.csv"), "--out", str(report), "--no-progress",
-         "--title", f"Korean OCR Bench demo: {len(results)} providers on {images} synthetic images")
+         "--title", f"Korean OCR Bench demo: {len(results)} providers on {images} synthetic images",
+         *(("--prices", str(prices)) if prices is not None else ()))
     return report / "report.html"

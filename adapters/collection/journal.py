@@ -199,6 +199,88 @@ class JournalState:
 Matches = Callable[[Mapping[str, Any], Mapping[str, Any]], bool]
 
 
+@dataclass
+class JournalRecords:
+    """The records of a journal's complete lines, read without changing the file.
+
+    ``end`` is where the complete lines end (a torn last line starts there), ``skipped`` the
+    numbers of lines that are not records. :meth:`Journal.load` and a dry run
+    (:func:`read_records`) both go through here, so they count the same records.
+    """
+
+    entries: list[dict[str, Any]] = field(default_factory=list)
+    skipped: list[int] = field(default_factory=list)
+    torn: bool = False
+    end: int = 0
+
+    @classmethod
+    def parse(cls, data: bytes | None, path: Path) -> "JournalRecords":
+        """The records in ``data`` (a journal's bytes); damaged lines are named in a warning."""
+        records = cls()
+        if not data:
+            return records
+        records.end = len(data)
+        if not data.endswith(b"\n"):
+            records.end = data.rfind(b"\n") + 1  # keep up to the last complete line
+            records.torn = True
+        for number, line in enumerate(data[:records.end].splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                entry = json.loads(line.decode("utf-8"))
+            except (UnicodeDecodeError, json.JSONDecodeError):
+                entry = None
+            if entry is None or _shape_error(entry):
+                records.skipped.append(number)
+                continue
+            records.entries.append(entry)
+        if records.skipped:
+            log.warning("%s, %s: not a journal record (the file was edited or damaged); skipped, so the image "
+                        "each held is sent again unless another line has it", path, _line_list(records.skipped))
+        return records
+
+    @property
+    def held(self) -> dict[str, Any] | None:
+        """The settings of the latest record that has any: what ``OUT`` holds now."""
+        with_settings = [entry["request"] for entry in self.entries if "request" in entry]
+        return with_settings[-1] if with_settings else None
+
+    def state(self, request: Mapping[str, Any] | None = None, matches: Matches | None = None) -> JournalState:
+        """The latest success and failure of each image among the records made with ``request``
+        (``matches(record's, request)`` decides; equality when not given; None: every record)."""
+        state = JournalState(torn=self.torn, skipped=list(self.skipped))
+        same = matches or (lambda a, b: a == b)
+        with_settings = [entry["request"] for entry in self.entries if "request" in entry]
+        state.held = self.held
+        legacy_as = with_settings[0] if with_settings else request  # what records without settings count as
+        for entry in self.entries:
+            settings = entry.get("request", legacy_as)
+            if "request" not in entry:
+                state.legacy += 1
+            if request is not None and settings is not None and not same(settings, request):
+                state.other += 1
+                continue
+            state.lines += 1
+            key = entry["image"]
+            if entry["status"] == STATUS_OK:
+                state.successes[key] = entry
+                state.failures.pop(key, None)
+            else:
+                state.failures[key] = entry
+        return state
+
+
+def read_records(path: Path | str) -> JournalRecords:
+    """The records of the journal at ``path`` without opening it for writing, locking or repairing
+    it (a dry run): a missing journal has none. A torn last line is left as it is."""
+    path = Path(path)
+    try:
+        data = path.read_bytes() if path.exists() else None
+    except OSError as exc:
+        raise InputError(f"cannot read the journal {path}: {exc.strerror or exc}") from None
+    return JournalRecords.parse(data, path)
+
+
 class Journal:
     """Thread-safe appender; :meth:`load` must run first (it also trims a torn tail).
 
@@ -312,52 +394,13 @@ class Journal:
         With ``request``, only the records made with those settings count (``matches(record's,
         request)`` decides; equality when not given); without it, every record does.
         """
-        state = JournalState()
-        data = self._read()
-        if not data:
-            return state
-        end = len(data)
-        if not data.endswith(b"\n"):
-            end = data.rfind(b"\n") + 1  # keep up to the last complete line
-            state.torn = True
-        entries = []
-        for number, line in enumerate(data[:end].splitlines(), start=1):
-            if not line.strip():
-                continue
-            try:
-                entry = json.loads(line.decode("utf-8"))
-            except (UnicodeDecodeError, json.JSONDecodeError):
-                entry = None
-            if entry is None or _shape_error(entry):
-                state.skipped.append(number)
-                continue
-            entries.append(entry)
-        if state.skipped:
-            log.warning("%s, %s: not a journal record (the file was edited or damaged); skipped, so the image "
-                        "each held is sent again unless another line has it", self.path, _line_list(state.skipped))
-        same = matches or (lambda a, b: a == b)
-        with_settings = [entry["request"] for entry in entries if "request" in entry]
-        state.held = with_settings[-1] if with_settings else None
-        legacy_as = with_settings[0] if with_settings else request  # what records without settings count as
-        for entry in entries:
-            settings = entry.get("request", legacy_as)
-            if "request" not in entry:
-                state.legacy += 1
-            if request is not None and settings is not None and not same(settings, request):
-                state.other += 1
-                continue
-            state.lines += 1
-            key = entry["image"]
-            if entry["status"] == STATUS_OK:
-                state.successes[key] = entry
-                state.failures.pop(key, None)
-            else:
-                state.failures[key] = entry
-        if state.torn:
+        records = JournalRecords.parse(self._read(), self.path)
+        state = records.state(request, matches)
+        if records.torn:
             log.warning("%s: the last line was cut short (the previous run was killed while writing); "
                         "dropped it, that image will be collected again", self.path)
             try:
-                self._truncate(end)
+                self._truncate(records.end)
             except OSError as exc:
                 raise JournalWriteError(f"cannot repair the journal {self.path} (cutting off its torn last "
                                         f"line): {exc.strerror or exc}") from None

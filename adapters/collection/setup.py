@@ -61,15 +61,21 @@ def default_concurrency(name: str) -> int:
     return registry.get(name).concurrency()
 
 
-def checked_config(name: str, settings: Settings = Settings()) -> ProviderConfig:
-    """Credentials (or the local engine) and required options checked before any work: an
-    InputError names what is missing."""
+def check_options(name: str, settings: Settings = Settings()) -> None:
+    """The options ``name`` requires are given: an InputError names the missing ones."""
     spec = registry.get(name)
     missing = spec.missing_options(settings)
     if missing:
         needed = "; ".join(f"--{option}" + (f": {spec.option_help[option]}" if option in spec.option_help else "")
                            for option in missing)
         raise InputError(f"{name} needs {needed}")
+
+
+def checked_config(name: str, settings: Settings = Settings()) -> ProviderConfig:
+    """Credentials (or the local engine) and required options checked before any work: an
+    InputError names what is missing."""
+    spec = registry.get(name)
+    check_options(name, settings)
     config = registry.provider_config(name)
     if spec.engine is not None:
         missing = spec.engine.available(spec.settings(settings))

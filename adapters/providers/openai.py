@@ -149,7 +149,7 @@ def usage(raw: Any) -> dict[str, int]:
 
 from adapters.core.errors import ConfigError
 from adapters.core.images import ImagePolicy, PreparedImage
-from adapters.core.pricing import Price
+from adapters.core.pricing import INPUT_TOKENS, OUTPUT_TOKENS, Meter, Price
 from adapters.providers.base import (HttpAnswer, HttpRequest, Outcome, Verdict, by_status, header, json_body,
                                      parse_retry_after, short_message, unparseable)
 
@@ -164,6 +164,15 @@ PRICE = Price(
     note="the cost depends on the model and on how many tokens each image takes; every raw answer "
          "keeps usage.prompt_tokens and usage.completion_tokens, so cost = tokens x the model's price",
 )
+
+
+def billed_tokens(raw: Any) -> dict[str, int]:
+    """The input and output tokens an answer was billed for (``usage``), empty when it records none."""
+    counts = usage(raw)
+    if "prompt_tokens" not in counts or "completion_tokens" not in counts:
+        return {}
+    return {INPUT_TOKENS: counts["prompt_tokens"], OUTPUT_TOKENS: counts["completion_tokens"]}
+
 
 _RETRY_DELAY = re.compile(r"^\s*(\d+(?:\.\d+)?)s\s*$")
 
@@ -421,6 +430,7 @@ PROVIDER = ProviderSpec(
     defaults={"prompt": DEFAULT_PROMPT},
     required=("model",),
     geometry=False,
+    meter=Meter((INPUT_TOKENS, OUTPUT_TOKENS), billed_tokens),
     emulation=Emulation(path=PATH, parse_request=parse_emulated_request, success=render_success,
                         error=render_error, authorized=authorized, client_path=BASE_PATH,
                         sends_name=False),

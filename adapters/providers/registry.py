@@ -20,7 +20,7 @@ from typing import Any, Callable, Iterable, Mapping, Protocol, Sequence
 
 from adapters.core.credentials import ProviderConfig, load_config
 from adapters.core.errors import ConfigError
-from adapters.core.pricing import Price
+from adapters.core.pricing import Meter, Price
 from adapters.core.schema import ImageResult, Item
 
 WEB = "web"
@@ -192,6 +192,8 @@ class ProviderSpec:
     - ``looks_like`` / ``parse``: recognise one raw answer, and turn it into the common schema.
     - ``make(config, settings)``: the collecting :class:`~adapters.providers.base.Provider`.
     - ``price``: what 1,000 calls cost (:class:`~adapters.core.pricing.Price`).
+    - ``meter``: what its raw answers record of what it bills (tokens, pages), so a user's
+      metered price (``--prices``) can be turned into a cost; None: nothing recorded.
     - ``url_variable`` / ``default_url`` / ``secret_variable``: where its endpoint and secret come
       from (the environment or ``.env``); None where it has none. ``secret_optional``: the secret
       may be left unset (then no key is sent). ``setup_help``: one line for ``bench collect
@@ -237,6 +239,7 @@ class ProviderSpec:
     default_concurrency: int | Callable[[], int] = 4
     demo_runs: tuple[tuple[str, Mapping[str, Any]], ...] = ()
     demo: bool = True
+    meter: Meter | None = None
     order: int = 100
 
     def __post_init__(self) -> None:

@@ -106,7 +106,7 @@ def billed_pages(raw: Any) -> int | None:
 from urllib3.filepost import encode_multipart_formdata as _multipart
 
 from adapters.core.images import ImagePolicy, PreparedImage
-from adapters.core.pricing import Price
+from adapters.core.pricing import PAGES, Meter, Price
 from adapters.providers.base import (HttpAnswer, HttpRequest, Outcome, Verdict, by_status, header, json_body,
                                      parse_retry_after, short_message, unparseable)
 
@@ -122,6 +122,12 @@ PRICE = Price(
     note="the Document OCR per-page price was not visible in the pricing pages found (they list "
          "commitment tiers and rate limits); each raw answer keeps numBilledPages, so cost = pages x your price",
 )
+
+
+def _billed(raw: Any) -> dict[str, int]:
+    pages = billed_pages(raw)
+    return {} if pages is None else {PAGES: pages}
+
 
 # Words in a 429 or 402 body that mean the money, not the rate, ran out (the codes are assumed).
 _QUOTA_WORDS = ("insufficient_quota", "insufficient_credit", "credit", "billing", "balance", "quota_exceeded")
@@ -388,5 +394,6 @@ PROVIDER = ProviderSpec(
     emulation=Emulation(path=PATH, parse_request=parse_emulated_request, success=render_success,
                         error=render_error, authorized=authorized),
     default_concurrency=DOCUMENTED_RPS,
+    meter=Meter((PAGES,), _billed),
     order=42,
 )
