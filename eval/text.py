@@ -6,14 +6,14 @@ providers: Kakao spaces out syllables (``가 자 미``), ICDAR 2015 forgives edg
 """
 from __future__ import annotations
 
-import re
 import unicodedata
 from dataclasses import dataclass
 
 import Levenshtein
 
+from gt.reader import icdar15_unquote  # noqa: F401 (the gt format's rule; normalize applies it in --icdar15 mode)
+
 ICDAR15_EDGE_CHARS = "!?.:,*\"()·[]/'"
-_ICDAR15_QUOTED = re.compile(r'^\s*"(.*)"\s*$')  # rrc_evaluation_funcs.get_tl_line_values
 
 _HANGUL_BASE, _HANGUL_LAST = 0xAC00, 0xD7A3
 _JUNG_COUNT, _JONG_COUNT = 21, 28
@@ -27,13 +27,6 @@ class TextOptions:
     ignore_space: bool = False
     ignore_punct: bool = False
     icdar15: bool = False
-
-
-def icdar15_unquote(text: str) -> str:
-    """What the official ICDAR 2015 reader does to every text: a text in double quotes loses them,
-    and the backslash-escaped backslashes and quotes inside are unescaped (``--icdar15`` only)."""
-    match = _ICDAR15_QUOTED.match(text)
-    return match.group(1).replace("\\\\", "\\").replace('\\"', '"') if match else text
 
 
 def normalize(text: str, options: TextOptions = TextOptions()) -> str:

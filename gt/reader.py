@@ -19,7 +19,6 @@ from typing import Iterable, Iterator
 
 from adapters.core.errors import InputError, clip, excerpt, read_error
 from adapters.core.schema import MAX_COORDINATE, Point
-from eval.text import icdar15_unquote
 
 log = logging.getLogger("bench")
 
@@ -71,6 +70,16 @@ class Annotations:
     images: dict[str, list[Word]] = field(default_factory=dict)
     sources: dict[str, str] = field(default_factory=dict)
     bad_lines: list[BadLine] = field(default_factory=list)
+
+
+_ICDAR15_QUOTED = re.compile(r'^\s*"(.*)"\s*$')  # rrc_evaluation_funcs.get_tl_line_values
+
+
+def icdar15_unquote(text: str) -> str:
+    """What the official ICDAR 2015 reader does to every text: a text in double quotes loses them,
+    and the backslash-escaped backslashes and quotes inside are unescaped (``--icdar15`` only)."""
+    match = _ICDAR15_QUOTED.match(text)
+    return match.group(1).replace("\\\\", "\\").replace('\\"', '"') if match else text
 
 
 def image_stem(file_name: str) -> str:
