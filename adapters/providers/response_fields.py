@@ -14,6 +14,9 @@ class ResponseFormatError(ValueError):
 
 def coordinate(value: Any, what: str) -> float:
     """A finite JSON number; bools and strings are rejected so garbage never becomes geometry."""
+    kind = type(value)  # fast path: a plain number in range (NaN and infinities fail the comparison)
+    if (kind is float or kind is int) and -MAX_COORDINATE <= value <= MAX_COORDINATE:
+        return float(value)
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         raise ResponseFormatError(f"{what}: expected a number, got {excerpt(value)}")
     if abs(value) > MAX_COORDINATE:
