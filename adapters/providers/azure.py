@@ -170,8 +170,6 @@ def parse_words(raw: Any) -> ImageResult:
 
 # --- request building and answer classification (bench collect) ---------------------------------
 
-import requests
-
 from adapters.core.images import ImagePolicy, PreparedImage
 from adapters.core.pricing import Price
 from adapters.providers.base import (Attempt, Gate, HttpAnswer, HttpProvider, HttpRequest, Outcome, Verdict,
@@ -356,6 +354,8 @@ class AzureProvider(HttpProvider):
         return Attempt(verdict, (self._clock() - start) * 1000.0, len(request.body))
 
     def _run(self, session: requests.Session, request: HttpRequest, timeout: float, deadline: float) -> Verdict:
+        import requests  # here, not at the top: every command imports the providers, few send anything
+
         try:
             response = session.post(request.url, data=request.body, headers=dict(request.headers),
                                     timeout=(min(timeout, 10.0), timeout), allow_redirects=False)

@@ -103,8 +103,6 @@ def billed_pages(raw: Any) -> int | None:
 
 # --- request building and answer classification (bench collect) ---------------------------------
 
-from urllib3.filepost import encode_multipart_formdata as _multipart
-
 from adapters.core.images import ImagePolicy, PreparedImage
 from adapters.core.pricing import PAGES, Meter, Price
 from adapters.providers.base import (HttpAnswer, HttpRequest, Outcome, Verdict, by_status, header, json_body,
@@ -135,6 +133,8 @@ _QUOTA_WORDS = ("insufficient_quota", "insufficient_credit", "credit", "billing"
 
 def build_request(image: PreparedImage, url: str, secret: str, model: str = DEFAULT_MODEL) -> HttpRequest:
     """Multipart POST: the image in field ``document``, ``model=ocr``, ``Authorization: Bearer <key>``."""
+    from urllib3.filepost import encode_multipart_formdata as _multipart  # here: every command imports the providers
+
     body, content_type = _multipart([
         ("document", (image.file_name, image.data, image.mime_type)),
         ("model", model),
