@@ -28,8 +28,10 @@ DONT_CARE = "###"
 VERTICAL_RATIO = 1.5
 STEM_PREFIXES = ("gt_", "res_")
 _NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)")
-# the usual line in one match: 8 numbers as _NUMBER reads them, each followed by a comma (\s is str.strip's space)
-_EIGHT_NUMBERS = re.compile(r"\s*([+-]?(?:\d+(?:\.\d*)?|\.\d+))\s*," * 8)
+# the usual line in one match: 8 numbers as _NUMBER reads them, each followed by a comma (\s is str.strip's
+# space), with fewer digits before the point than MAX_COORDINATE has, so each is in range without a check
+_SAFE_DIGITS = len(str(int(MAX_COORDINATE))) - 1
+_EIGHT_NUMBERS = re.compile(rf"\s*([+-]?(?:\d{{1,{_SAFE_DIGITS}}}(?:\.\d*)?|\.\d+))\s*," * 8)
 # only CR / LF end a line: str.splitlines() would also break on U+2028, form feed, etc. inside a text
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 # Zip members are checked before they are unpacked: annotation text compresses 2 to 10 times, a
@@ -114,8 +116,7 @@ def parse_line(line: str, text_required: bool = True) -> tuple[tuple[Point, ...]
     fast = _EIGHT_NUMBERS.match(line)  # the common case at about half the cost; anything else takes the checks below
     if fast is not None:
         a, b, c, d, e, f, g, h = map(float, fast.groups())
-        if max(abs(a), abs(b), abs(c), abs(d), abs(e), abs(f), abs(g), abs(h)) <= MAX_COORDINATE:
-            return ((a, b), (c, d), (e, f), (g, h)), line[fast.end():].strip()
+        return ((a, b), (c, d), (e, f), (g, h)), line[fast.end():].strip()
     parts = line.split(",", 8)
     if len(parts) < 8:
         raise ValueError(f"expected 8 coordinates and a text, found {len(parts)} field(s)")
