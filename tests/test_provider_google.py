@@ -5,55 +5,21 @@ Expected values of the sample are read off the JSON file itself (fixture facts).
 from __future__ import annotations
 
 import base64
-import io
 import json
 import logging
-from pathlib import Path
 from typing import Any
 
 import pytest
-from PIL import Image
 
-from adapters.core.images import PreparedImage
 from adapters.core.schema import Item
 from adapters.providers import azure, google, jenti, kakao, naver, openai, tesseract, upstage
-from adapters.providers.base import HttpAnswer, Outcome
+from adapters.providers.base import Outcome
 from adapters.providers.response_fields import ResponseFormatError
+from provider_support import answer, load, other_samples, png, quad
 
-DATA = Path(__file__).resolve().parent / "data" / "provider_samples"
-# ../shared next to the repository (CI), or next to the folder of worktrees
-SHARED = next((root / "shared" / "provider_samples" for root in Path(__file__).resolve().parents[1].parents[:2]
-               if (root / "shared" / "provider_samples").is_dir()), Path("/nonexistent"))
 SAMPLE = "google_vision_document_text_station_sign.json"
 OTHERS = (azure, jenti, kakao, naver, openai, tesseract, upstage)
 SECRET = "AIzaSyTEST-key-0123456789abcdef"
-
-
-def load(name: str) -> Any:
-    return json.loads((DATA / name).read_text(encoding="utf-8"))
-
-
-def other_samples() -> list[tuple[str, Any]]:
-    found = [(p.name, json.loads(p.read_text(encoding="utf-8-sig"))) for p in sorted(DATA.glob("*.json"))
-             if p.name != SAMPLE]
-    if SHARED.is_dir():
-        found += [(p.name, json.loads(p.read_text(encoding="utf-8-sig"))) for p in sorted(SHARED.glob("*.json"))]
-    return found
-
-
-def png(width: int = 40, height: int = 20) -> PreparedImage:
-    buffer = io.BytesIO()
-    Image.new("RGB", (width, height), "white").save(buffer, "PNG")
-    return PreparedImage("sign_1", "sign_1.png", "png", buffer.getvalue(), width, height, width, height)
-
-
-def answer(status: int, body: Any, headers: dict[str, str] | None = None) -> HttpAnswer:
-    data = body if isinstance(body, bytes) else json.dumps(body, ensure_ascii=False).encode("utf-8")
-    return HttpAnswer(status, headers or {}, data)
-
-
-def quad(*xy: float) -> tuple[tuple[float, float], ...]:
-    return tuple((float(xy[k]), float(xy[k + 1])) for k in range(0, len(xy), 2))
 
 
 # --- the sample -----------------------------------------------------------------------------------
@@ -78,7 +44,7 @@ def test_sample_is_claimed_by_google_only():
 
 
 def test_google_claims_no_other_sample():
-    assert [name for name, raw in other_samples() if google.looks_like(raw)] == []
+    assert [name for name, raw in other_samples(SAMPLE) if google.looks_like(raw)] == []
 
 
 # --- edge cases --------------------------------------------------------------------------------

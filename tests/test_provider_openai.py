@@ -5,51 +5,21 @@ Expected values of the sample are read off the JSON file itself (fixture facts).
 from __future__ import annotations
 
 import base64
-import io
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
-from PIL import Image
 
 from adapters.core.errors import ConfigError
-from adapters.core.images import PreparedImage
 from adapters.core.schema import Item
 from adapters.providers import azure, google, jenti, kakao, naver, openai, tesseract, upstage
-from adapters.providers.base import HttpAnswer, Outcome
+from adapters.providers.base import Outcome
 from adapters.providers.response_fields import ResponseFormatError
+from provider_support import answer, load, other_samples, png
 
-DATA = Path(__file__).resolve().parent / "data" / "provider_samples"
-# ../shared next to the repository (CI), or next to the folder of worktrees
-SHARED = next((root / "shared" / "provider_samples" for root in Path(__file__).resolve().parents[1].parents[:2]
-               if (root / "shared" / "provider_samples").is_dir()), Path("/nonexistent"))
 SAMPLE = "openai_chat_completion_convenience_store.json"
 OTHERS = (azure, google, jenti, kakao, naver, tesseract, upstage)
 SECRET = "sk-test-0123456789abcdefghijklmnop"
-
-
-def load(name: str) -> Any:
-    return json.loads((DATA / name).read_text(encoding="utf-8"))
-
-
-def other_samples() -> list[tuple[str, Any]]:
-    found = [(p.name, json.loads(p.read_text(encoding="utf-8-sig"))) for p in sorted(DATA.glob("*.json"))
-             if p.name != SAMPLE]
-    if SHARED.is_dir():
-        found += [(p.name, json.loads(p.read_text(encoding="utf-8-sig"))) for p in sorted(SHARED.glob("*.json"))]
-    return found
-
-
-def png(width: int = 40, height: int = 20, fmt: str = "png") -> PreparedImage:
-    buffer = io.BytesIO()
-    Image.new("RGB", (width, height), "white").save(buffer, "PNG" if fmt == "png" else "JPEG")
-    return PreparedImage("sign_1", f"sign_1.{fmt}", fmt, buffer.getvalue(), width, height, width, height)
-
-
-def answer(status: int, body: Any, headers: dict[str, str] | None = None) -> HttpAnswer:
-    data = body if isinstance(body, bytes) else json.dumps(body, ensure_ascii=False).encode("utf-8")
-    return HttpAnswer(status, headers or {}, data)
 
 
 def completion(content: Any, finish_reason: str = "stop", **message: Any) -> dict[str, Any]:
@@ -76,7 +46,7 @@ def test_sample_is_claimed_by_openai_only():
 
 
 def test_openai_claims_no_other_sample():
-    assert [name for name, raw in other_samples() if openai.looks_like(raw)] == []
+    assert [name for name, raw in other_samples(SAMPLE) if openai.looks_like(raw)] == []
 
 
 # --- edge cases --------------------------------------------------------------------------------
