@@ -10,8 +10,14 @@ from typing import Any
 from PIL import Image
 
 from adapters.core.images import PreparedImage
-from adapters.providers.base import HttpAnswer
+from adapters.providers.base import HttpAnswer, Outcome
 
+# what each error kind an emulator renders must read back as, for every web provider
+EMULATED_ERROR_OUTCOMES = [
+    ("url", Outcome.AUTH), ("auth", Outcome.AUTH), ("body", Outcome.PERMANENT), ("bad_image", Outcome.PERMANENT),
+    ("quota", Outcome.QUOTA), ("rate_limit", Outcome.RATE_LIMITED), ("method", Outcome.PERMANENT),
+    ("too_large", Outcome.PERMANENT), ("server", Outcome.TRANSIENT), ("unavailable", Outcome.TRANSIENT),
+]
 DATA = Path(__file__).resolve().parent / "data" / "provider_samples"  # every provider's samples, shipped
 
 

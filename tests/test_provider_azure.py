@@ -16,7 +16,7 @@ from adapters.core.schema import Item
 from adapters.providers import azure, google, jenti, kakao, naver, openai, tesseract, upstage
 from adapters.providers.base import Outcome
 from adapters.providers.response_fields import ResponseFormatError
-from provider_support import answer, load, other_samples, png, quad
+from provider_support import EMULATED_ERROR_OUTCOMES, answer, load, other_samples, png, quad
 
 SAMPLE = "azure_read_cafe_sign.json"
 OTHERS = (google, jenti, kakao, naver, openai, tesseract, upstage)
@@ -137,18 +137,7 @@ def test_success_and_not_finished():
     assert azure.classify(answer(202, b"")).outcome is Outcome.TRANSIENT
 
 
-@pytest.mark.parametrize("kind, outcome", [
-    ("url", Outcome.AUTH),
-    ("auth", Outcome.AUTH),
-    ("body", Outcome.PERMANENT),
-    ("bad_image", Outcome.PERMANENT),
-    ("quota", Outcome.QUOTA),
-    ("rate_limit", Outcome.RATE_LIMITED),
-    ("method", Outcome.PERMANENT),
-    ("too_large", Outcome.PERMANENT),
-    ("server", Outcome.TRANSIENT),
-    ("unavailable", Outcome.TRANSIENT),
-])
+@pytest.mark.parametrize("kind, outcome", EMULATED_ERROR_OUTCOMES)
 def test_every_emulated_error_is_classified(kind, outcome):
     status, error = azure.render_error(kind, "detail")
     assert azure.classify(answer(status, error)).outcome is outcome

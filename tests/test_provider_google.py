@@ -15,7 +15,7 @@ from adapters.core.schema import Item
 from adapters.providers import azure, google, jenti, kakao, naver, openai, tesseract, upstage
 from adapters.providers.base import Outcome
 from adapters.providers.response_fields import ResponseFormatError
-from provider_support import answer, load, other_samples, png, quad
+from provider_support import EMULATED_ERROR_OUTCOMES, answer, load, other_samples, png, quad
 
 SAMPLE = "google_vision_document_text_station_sign.json"
 OTHERS = (azure, jenti, kakao, naver, openai, tesseract, upstage)
@@ -156,18 +156,7 @@ def test_success():
     assert google.classify(answer(200, {"responses": [{}]})).outcome is Outcome.SUCCESS
 
 
-@pytest.mark.parametrize("kind, outcome", [
-    ("url", Outcome.AUTH),
-    ("auth", Outcome.AUTH),
-    ("body", Outcome.PERMANENT),
-    ("bad_image", Outcome.PERMANENT),
-    ("quota", Outcome.QUOTA),
-    ("rate_limit", Outcome.RATE_LIMITED),
-    ("method", Outcome.PERMANENT),
-    ("too_large", Outcome.PERMANENT),
-    ("server", Outcome.TRANSIENT),
-    ("unavailable", Outcome.TRANSIENT),
-])
+@pytest.mark.parametrize("kind, outcome", EMULATED_ERROR_OUTCOMES)
 def test_every_emulated_error_is_classified(kind, outcome):
     status, error = google.render_error(kind, "detail")
     assert google.classify(answer(status, error)).outcome is outcome

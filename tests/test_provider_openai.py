@@ -15,7 +15,7 @@ from adapters.core.schema import Item
 from adapters.providers import azure, google, jenti, kakao, naver, openai, tesseract, upstage
 from adapters.providers.base import Outcome
 from adapters.providers.response_fields import ResponseFormatError
-from provider_support import answer, load, other_samples, png
+from provider_support import EMULATED_ERROR_OUTCOMES, answer, load, other_samples, png
 
 SAMPLE = "openai_chat_completion_convenience_store.json"
 OTHERS = (azure, google, jenti, kakao, naver, tesseract, upstage)
@@ -126,18 +126,7 @@ def test_success():
     assert openai.classify(answer(200, load(SAMPLE))).outcome is Outcome.SUCCESS
 
 
-@pytest.mark.parametrize("kind, outcome", [
-    ("url", Outcome.AUTH),
-    ("auth", Outcome.AUTH),
-    ("body", Outcome.PERMANENT),
-    ("bad_image", Outcome.PERMANENT),
-    ("quota", Outcome.QUOTA),
-    ("rate_limit", Outcome.RATE_LIMITED),
-    ("method", Outcome.PERMANENT),
-    ("too_large", Outcome.PERMANENT),
-    ("server", Outcome.TRANSIENT),
-    ("unavailable", Outcome.TRANSIENT),
-])
+@pytest.mark.parametrize("kind, outcome", EMULATED_ERROR_OUTCOMES)
 def test_every_emulated_error_is_classified(kind, outcome):
     status, error = openai.render_error(kind, "detail")
     assert openai.classify(answer(status, error)).outcome is outcome

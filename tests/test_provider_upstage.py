@@ -14,7 +14,7 @@ from adapters.core.schema import Item
 from adapters.providers import azure, google, jenti, kakao, naver, openai, tesseract, upstage
 from adapters.providers.base import Outcome
 from adapters.providers.response_fields import ResponseFormatError
-from provider_support import answer, load, other_samples, png, quad
+from provider_support import EMULATED_ERROR_OUTCOMES, answer, load, other_samples, png, quad
 
 SAMPLE = "upstage_document_ocr_library_notice.json"
 OTHERS = (azure, google, jenti, kakao, naver, openai, tesseract)
@@ -114,18 +114,7 @@ def test_success():
     assert verdict.outcome is Outcome.SUCCESS and verdict.body["numBilledPages"] == 1
 
 
-@pytest.mark.parametrize("kind, outcome", [
-    ("url", Outcome.AUTH),
-    ("auth", Outcome.AUTH),
-    ("body", Outcome.PERMANENT),
-    ("bad_image", Outcome.PERMANENT),
-    ("quota", Outcome.QUOTA),
-    ("rate_limit", Outcome.RATE_LIMITED),
-    ("method", Outcome.PERMANENT),
-    ("too_large", Outcome.PERMANENT),
-    ("server", Outcome.TRANSIENT),
-    ("unavailable", Outcome.TRANSIENT),
-])
+@pytest.mark.parametrize("kind, outcome", EMULATED_ERROR_OUTCOMES)
 def test_every_emulated_error_is_classified(kind, outcome):
     status, error = upstage.render_error(kind, "detail")
     assert upstage.classify(answer(status, error)).outcome is outcome
