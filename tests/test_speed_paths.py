@@ -1,13 +1,18 @@
-"""The fast paths of reading (gt lines, coordinates) give exactly what the plain checks give."""
+"""The fast paths of issue "Speed" give exactly what the plain code beside them gives (no timing here)."""
 from __future__ import annotations
 
 import math
 import re
+from dataclasses import asdict, fields
+from types import SimpleNamespace
 
 import pytest
 
 from adapters.providers.response_fields import ResponseFormatError, coordinate
+from eval.evaluate import MatchRow
 from gt.reader import MAX_COORDINATE, parse_line
+from reports.csv_files import write_csv, write_csv_rows
+from reports.eval_tables import match_cells
 
 
 # --- reading -------------------------------------------------------------------------------------
@@ -49,3 +54,19 @@ def test_coordinate_fast_path_keeps_every_check(value):
             coordinate(value, "x")
     else:
         assert coordinate(value, "x") == float(value) and type(coordinate(value, "x")) is float
+
+
+# --- writing -------------------------------------------------------------------------------------
+
+def test_match_cells_write_the_bytes_of_asdict_and_dictwriter(tmp_path):
+    texts = ["=HYPERLINK(\"x\")", "+1.5", "-3", "@a", "\tx", "\rx", "", "보통", None, "a,b", 'q"uote', "line\nbreak"]
+    rows = []
+    for k, text in enumerate(texts):
+        rows.append(MatchRow("-stem" if k % 5 == 0 else "img", "match", k, k, 0.1 * k, text, texts[-1 - k],
+                             k % 2 == 0, k, k + 1, None if k % 3 else 0.5))
+        rows.append(MatchRow("img", "missed", gt_line=k, gt_text=text))
+    evaluation = SimpleNamespace(images=[SimpleNamespace(rows=rows)])
+    columns = [f.name for f in fields(MatchRow)]
+    write_csv(tmp_path / "plain.csv", (asdict(r) for r in rows), columns)
+    write_csv_rows(tmp_path / "fast.csv", match_cells(evaluation), columns)
+    assert (tmp_path / "fast.csv").read_bytes() == (tmp_path / "plain.csv").read_bytes()
