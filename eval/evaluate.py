@@ -14,7 +14,7 @@ import numpy as np
 from adapters.core.schema import ImageResult, Item
 from eval.geometry import make_polygons
 from eval.matching import discarded_by_dont_care, greedy_match, overlaps
-from eval.metrics import ClevalTableCounts, Counts
+from eval.metrics import ClevalTableCounts, Counts, add_up
 from eval.page_text import CerVariantCounts, PageTextCounts
 from eval.protocols import BOTH, CLEVAL, IOU, PROTOCOLS, cleval_counts, page_counts
 from eval.text import TextOptions, decompose_jamo, edit_distance, normalize, normalized_texts_match
@@ -91,23 +91,17 @@ class Evaluation:
 
     def totals(self, k: int = 0) -> Counts:
         """Counts summed over all images at threshold number ``k``."""
-        total = Counts()
-        for image in self.images:
-            total = total + image.counts[k]
-        return total
+        return add_up((image.counts[k] for image in self.images), Counts())
 
     def family_totals(self, k: int = 0) -> tuple[Any, ...]:
         """Every reported family's counts summed over all images (``ImageEvaluation.families``;
         the IoU protocol's at threshold ``k`` when the protocol reports it)."""
         iou = self.options.reports_iou
-        if not self.images:
-            return tuple(c for c in (Counts() if iou else None,
-                                     ClevalTableCounts() if self.options.reports_cleval else None,
-                                     PageTextCounts(), CerVariantCounts()) if c is not None)
-        sums = list(self.images[0].families(k, iou))
-        for image in self.images[1:]:
-            sums = [a + b for a, b in zip(sums, image.families(k, iou))]
-        return tuple(sums)
+        empty = tuple(c for c in (Counts() if iou else None,
+                                  ClevalTableCounts() if self.options.reports_cleval else None,
+                                  PageTextCounts(), CerVariantCounts()) if c is not None)
+        per_image = [image.families(k, iou) for image in self.images]
+        return tuple(add_up((families[f] for families in per_image), start) for f, start in enumerate(empty))
 
 
 def _pred_row(stem: str, kind: str, index: int, item: Item, **extra: object) -> MatchRow:
