@@ -128,6 +128,17 @@ def _parse_polygon(value: Any, where: str) -> tuple[Point, ...] | None:
         return None
     if not isinstance(value, list):
         raise SchemaError(f"{where}: expected a list of [x, y] points or null, got {type(value).__name__}")
+    fast = []  # the usual polygon: [x, y] pairs of plain numbers in range, read without building messages
+    for point in value:
+        if type(point) is not list or len(point) != 2:
+            break
+        x, y = point
+        if not ((type(x) is float or type(x) is int) and (type(y) is float or type(y) is int)
+                and -MAX_COORDINATE <= x <= MAX_COORDINATE and -MAX_COORDINATE <= y <= MAX_COORDINATE):
+            break
+        fast.append((float(x), float(y)))
+    else:
+        return tuple(fast)
     points = []
     for k, point in enumerate(value):
         if not isinstance(point, list) or len(point) != 2:
@@ -139,11 +150,14 @@ def _parse_polygon(value: Any, where: str) -> tuple[Point, ...] | None:
     return tuple(points)
 
 
+_ITEM_FIELDS = frozenset({"polygon", "text", "confidence", "granularity"})
+
+
 def parse_item(value: Any, where: str) -> Item:
     """Validate one item object of the schema."""
     if not isinstance(value, Mapping):
         raise SchemaError(f"{where}: expected an object, got {type(value).__name__}")
-    unknown = set(value) - {"polygon", "text", "confidence", "granularity"}
+    unknown = () if value.keys() <= _ITEM_FIELDS else set(value) - _ITEM_FIELDS
     if unknown:
         raise SchemaError(f"{where}: unknown field(s) {excerpt(sorted(unknown))}")
     if "text" not in value or not isinstance(value["text"], str):
