@@ -8,8 +8,12 @@ from types import SimpleNamespace
 
 import pytest
 
-from adapters.providers.response_fields import ResponseFormatError, coordinate
+from adapters.core.errors import SchemaError
+from adapters.core.schema import _parse_polygon, parse_item
+from adapters.providers.response_fields import ResponseFormatError, coordinate, vertices
 from eval.evaluate import MatchRow
+from eval.metrics import ClevalTableCounts, Counts, add_up
+from eval.page_text import PageTextCounts
 from gt.reader import MAX_COORDINATE, parse_line
 from reports.csv_files import write_csv, write_csv_rows
 from reports.eval_tables import match_cells
@@ -54,6 +58,42 @@ def test_coordinate_fast_path_keeps_every_check(value):
             coordinate(value, "x")
     else:
         assert coordinate(value, "x") == float(value) and type(coordinate(value, "x")) is float
+
+
+def test_response_vertices_fast_path_equals_the_checks():
+    good = {"vertices": [{"x": 1, "y": 2.5}, {"y": 3}, {"x": -4.0, "y": MAX_COORDINATE}, {"x": 0, "y": 0}]}
+    assert vertices(good, "w") == ((1.0, 2.5), (0.0, 3.0), (-4.0, MAX_COORDINATE), (0.0, 0.0))
+    for bad in ({"x": True, "y": 1}, {"x": "1", "y": 1}, {"x": float("nan"), "y": 1}, {"x": 2e9, "y": 1}, [1, 2]):
+        with pytest.raises(ResponseFormatError):
+            vertices({"vertices": [{"x": 0, "y": 0}, bad]}, "w")
+    for bad in ({"vertices": []}, {"vertices": ({"x": 1, "y": 1},)}, [], None):
+        with pytest.raises(ResponseFormatError):
+            vertices(bad, "w")
+
+
+def test_schema_polygon_fast_path_equals_the_checks():
+    assert _parse_polygon([[1, 2], [3.5, -4]], "p") == ((1.0, 2.0), (3.5, -4.0))
+    for bad, message in (([[1, 2], [True, 3]], "p[1][0]"), ([[1, 2], [1, 2, 3]], "p[1]"), ([[1, 2e9]], "p[0]"),
+                         ([[1, float("inf")]], "p[0][1]")):
+        with pytest.raises(SchemaError, match=re.escape(message)):
+            _parse_polygon(bad, "p")
+    with pytest.raises(SchemaError, match="unknown field"):
+        parse_item({"text": "a", "polygon": None, "colour": 1}, "i")
+
+
+# --- adding up -----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("kind", [Counts, ClevalTableCounts, PageTextCounts])
+def test_add_up_equals_adding_one_by_one(kind):
+    names = [f.name for f in fields(kind)]
+    values = [[(k * 7 + j) % 11 + (0.1 * k if isinstance(getattr(kind(), name), float) else 0)
+               for j, name in enumerate(names)] for k in range(300)]
+    counts = [kind(**dict(zip(names, v))) for v in values]
+    total = kind()
+    for c in counts:
+        total = total + c
+    assert add_up(counts, kind()) == total
+    assert add_up([], kind()) == kind()
 
 
 # --- writing -------------------------------------------------------------------------------------
