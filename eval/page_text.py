@@ -17,6 +17,7 @@ All counts add up over images (``+``); the metrics come from the sums.
 """
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
 from collections import Counter
@@ -64,25 +65,52 @@ def reading_order(polygons_or_none: Sequence) -> list[int]:
     (``None`` or no points) follow in the order given. The same rule serves ground truth and
     predictions, so neither side is favoured.
     """
-    placed, unplaced, bounds = _bounds(polygons_or_none)
+    plain = _plain_bounds(polygons_or_none)
+    if plain is not None:
+        placed, unplaced, boxes = plain
+    else:
+        placed, unplaced, bounds = _bounds(polygons_or_none)
+        boxes = bounds.tolist()
     if not placed:
         return unplaced
-    centre_x = ((bounds[:, 0] + bounds[:, 2]) / 2).tolist()
-    centre_y = ((bounds[:, 1] + bounds[:, 3]) / 2).tolist()
-    tops, bottoms = bounds[:, 1].tolist(), bounds[:, 3].tolist()
-    order = np.lexsort((np.arange(len(placed)), centre_x, centre_y))
+    centre_x = [(x0 + x1) / 2 for x0, _, x1, _ in boxes]
+    centre_y = [(y0 + y1) / 2 for _, y0, _, y1 in boxes]
+    order = sorted(range(len(placed)), key=lambda k: (centre_y[k], centre_x[k], k))
     lines: list[list[int]] = []
     top = bottom = 0.0
-    for k in order.tolist():
+    for k in order:
         if lines and top <= centre_y[k] <= bottom:
             lines[-1].append(k)
         else:
             lines.append([k])
-            top, bottom = tops[k], bottoms[k]
+            top, bottom = boxes[k][1], boxes[k][3]
     ordered = []
     for line in lines:
         ordered += [placed[k] for k in sorted(line, key=lambda k: (centre_x[k], k))]
     return ordered + unplaced
+
+
+def _plain_bounds(polygons_or_none: Sequence) -> tuple[list[int], list[int], list[tuple[float, ...]]] | None:
+    """``_bounds`` in plain Python for the usual input, outlines of ``(x, y)`` number pairs or
+    None (a page has a few to a hundred, where numpy's per-call cost dominates); None for
+    anything else, which ``_bounds`` then reads."""
+    placed: list[int] = []
+    unplaced: list[int] = []
+    boxes: list[tuple[float, ...]] = []
+    try:
+        for index, polygon in enumerate(polygons_or_none):
+            if polygon is None:
+                unplaced.append(index)
+                continue
+            xs = [float(x) for x, _ in polygon]
+            ys = [float(y) for _, y in polygon]
+            if not xs or not math.isfinite(math.fsum(xs) + math.fsum(ys)):
+                return None
+            placed.append(index)
+            boxes.append((min(xs), min(ys), max(xs), max(ys)))
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return placed, unplaced, boxes
 
 
 def _bounds(polygons_or_none: Sequence) -> tuple[list[int], list[int], np.ndarray]:
@@ -160,8 +188,10 @@ def _no_space(text: str) -> str:
 def page_text_counts(gt_texts_in_order: Sequence[str], pred_texts_in_order: Sequence[str],
                      normalize_fn: Normalizer = default_normalize) -> PageTextCounts:
     """Counts for one image; an image with no answer is ``pred_texts_in_order=[]``."""
-    gt = _normalized(gt_texts_in_order, normalize_fn)
-    pred = _normalized(pred_texts_in_order, normalize_fn)
+    return _page_text_counts(_normalized(gt_texts_in_order, normalize_fn), _normalized(pred_texts_in_order, normalize_fn))
+
+
+def _page_text_counts(gt: list[str], pred: list[str]) -> PageTextCounts:
     gt_page, pred_page = _no_space("".join(gt)), _no_space("".join(pred))
     gt_tokens = [w for t in gt for w in t.split()]
     pred_tokens = [w for t in pred for w in t.split()]
@@ -302,8 +332,10 @@ def _cer_counts(gt: str, pred: str) -> CerCounts:
 def cer_variants(gt_texts_in_order: Sequence[str], pred_texts_in_order: Sequence[str],
                  normalize_fn: Normalizer = default_normalize) -> CerVariants:
     """The five CER counts of one image (see ``CerVariants``)."""
-    gt = _normalized(gt_texts_in_order, normalize_fn)
-    pred = _normalized(pred_texts_in_order, normalize_fn)
+    return _cer_variants(_normalized(gt_texts_in_order, normalize_fn), _normalized(pred_texts_in_order, normalize_fn))
+
+
+def _cer_variants(gt: list[str], pred: list[str]) -> CerVariants:
     gt_page, pred_page = _no_space("".join(gt)), _no_space("".join(pred))
     gt_spaced = _SPACES.sub(" ", " ".join(gt)).strip()
     pred_spaced = _SPACES.sub(" ", " ".join(pred)).strip()
@@ -319,3 +351,11 @@ def cer_variants(gt_texts_in_order: Sequence[str], pred_texts_in_order: Sequence
 def cer_variant_metrics(variants: CerVariants) -> dict[str, float | None]:
     """``{"cer_no_space": ..., "cer_spaced": ..., ...}`` from summed variants."""
     return {f"cer_{f.name}": getattr(variants, f.name).cer for f in fields(variants)}
+
+
+def page_text_and_cer_variants(gt_texts_in_order: Sequence[str], pred_texts_in_order: Sequence[str],
+                               normalize_fn: Normalizer = default_normalize) -> tuple[PageTextCounts, CerVariants]:
+    """``page_text_counts`` and ``cer_variants`` of one image, the texts normalised once for both."""
+    gt = _normalized(gt_texts_in_order, normalize_fn)
+    pred = _normalized(pred_texts_in_order, normalize_fn)
+    return _page_text_counts(gt, pred), _cer_variants(gt, pred)

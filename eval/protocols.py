@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from adapters.core.schema import Item, Point
 from eval.cleval import ClevalOptions, evaluate_image, unquote
 from eval.metrics import ClevalTableCounts
-from eval.page_text import CerVariantCounts, PageTextCounts, cer_variants, page_text_counts, texts_in_reading_order
+from eval.page_text import CerVariantCounts, PageTextCounts, page_text_and_cer_variants, texts_in_reading_order
 from eval.text import TextOptions, normalize
 from gt.reader import Word
 
@@ -77,4 +77,5 @@ def page_counts(care: Sequence[Word], items: Sequence[Item], counted: Sequence[i
     def normalized(value: str) -> str:
         return normalize(value, text)
 
-    return page_text_counts(gt, pred, normalized), cer_variants(gt, pred, normalized).flat()
+    page, variants = page_text_and_cer_variants(gt, pred, normalized)
+    return page, variants.flat()
