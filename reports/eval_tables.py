@@ -14,7 +14,8 @@ from typing import Any, Iterable, Iterator, Mapping
 from adapters.core.atomic import ensure_folder, staged, write_text_atomic
 from adapters.core.errors import InputError
 from eval.evaluate import Evaluation, MatchRow
-from eval.metrics import IMAGE_COUNTS, SUMMARY_COUNTS, Counts, Metric, blocks, count_columns, family, flat_scores, metrics
+from eval.metrics import (IMAGE_COUNTS, SUMMARY_COUNTS, Counts, Metric, blocks, count_columns_per_row, family,
+                          flat_scores, metrics, scores_per_row)
 from eval.protocols import cleval_options
 from reports.csv_files import FORMULA_FIRST_CHARS, spreadsheet_safe, write_csv, write_csv_rows
 
@@ -48,19 +49,37 @@ def summary_document(evaluation: Evaluation, provider: str, extra: dict[str, Any
     return doc
 
 
-def per_image_rows(evaluation: Evaluation) -> list[dict[str, Any]]:
-    """One row per image: its counts of every protocol, then each reported family's counts and scores."""
-    rows = []
+def per_image_columns(evaluation: Evaluation) -> dict[str, list[Any]]:
+    """``per_image.csv`` as a column per name, in column order: each image's status, its counts
+    of every protocol, then each reported family's counts and scores (computed a column at a time)."""
+    images = evaluation.images
+    if not images:
+        return {"image": []}
+    columns: dict[str, list[Any]] = {"image": [image.stem for image in images],
+                                     "status": [image.status for image in images],
+                                     "error": [image.error or "" for image in images]}
+    first = [image.counts[0] for image in images]
+    columns.update({name: [getattr(c, name) for c in first] for name in IMAGE_COUNTS})
     iou = evaluation.options.reports_iou
-    for image in evaluation.images:
-        counts = image.counts[0]
-        row: dict[str, Any] = {"image": image.stem, "status": image.status, "error": image.error or ""}
-        row.update({name: getattr(counts, name) for name in IMAGE_COUNTS})
-        for family_counts in image.families(0, iou):
-            row.update(count_columns(family_counts))
-            row.update(flat_scores(family_counts))
-        rows.append(row)
-    return rows
+    families = [image.families(0, iou) for image in images]
+    for f, kind in enumerate(type(c) for c in families[0]):
+        rows = [each[f] for each in families]
+        columns.update(count_columns_per_row(rows, kind))
+        columns.update(scores_per_row(rows, kind))
+    return columns
+
+
+def per_image_rows(evaluation: Evaluation) -> list[dict[str, Any]]:
+    """One row per image (``per_image_columns``) as a dict."""
+    columns = per_image_columns(evaluation)
+    return [dict(zip(columns, row)) for row in zip(*columns.values())]
+
+
+def _per_image_cells(columns: dict[str, list[Any]]) -> Iterator[tuple[Any, ...]]:
+    """``per_image_columns`` as rows for ``write_csv_rows``: its text columns spreadsheet-safe."""
+    safe = [[spreadsheet_safe(v) for v in values] if name in ("image", "status", "error") else values
+            for name, values in columns.items()]
+    return zip(*safe)
 
 
 def sweep_rows(evaluation: Evaluation) -> list[dict[str, Any]]:
@@ -114,8 +133,8 @@ def write_evaluation(out: Path, evaluation: Evaluation, provider: str, extra: di
     doc = summary_document(evaluation, provider, extra)
     with staged():
         write_text_atomic(out / SUMMARY_FILE, json.dumps(doc, ensure_ascii=False, indent=2))
-        per_image = per_image_rows(evaluation)
-        write_csv(out / PER_IMAGE_FILE, per_image, list(per_image[0]) if per_image else ["image"])
+        per_image = per_image_columns(evaluation)
+        write_csv_rows(out / PER_IMAGE_FILE, _per_image_cells(per_image), list(per_image))
         if evaluation.options.reports_iou:  # matches and the sweep are the IoU protocol's
             write_csv_rows(out / MATCHES_FILE, match_cells(evaluation), _MATCH_COLUMNS)
             sweep = sweep_rows(evaluation)

@@ -110,3 +110,81 @@ def test_match_cells_write_the_bytes_of_asdict_and_dictwriter(tmp_path):
     write_csv(tmp_path / "plain.csv", (asdict(r) for r in rows), columns)
     write_csv_rows(tmp_path / "fast.csv", match_cells(evaluation), columns)
     assert (tmp_path / "fast.csv").read_bytes() == (tmp_path / "plain.csv").read_bytes()
+
+
+# --- page text and per-image scores ---------------------------------------------------------------
+
+def _numpy_reading_order(polygons):
+    """reading_order with its plain-Python bounds switched off: numpy reads every outline."""
+    from eval import page_text
+
+    saved = page_text._plain_bounds
+    page_text._plain_bounds = lambda _: None
+    try:
+        return page_text.reading_order(polygons)
+    finally:
+        page_text._plain_bounds = saved
+
+
+def _outline(rng, n_points: int):
+    x, y = rng.integers(0, 50, 2)
+    return tuple((float(x + rng.integers(0, 30)), float(y + rng.integers(0, 12))) for _ in range(n_points))
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_reading_order_plain_bounds_equal_numpy(seed):
+    import numpy as np
+    from eval.page_text import reading_order
+
+    rng = np.random.default_rng(seed)
+    polygons = [None if rng.random() < 0.1 else _outline(rng, int(rng.choice([4, 4, 4, 3, 6])))
+                for _ in range(int(rng.integers(0, 40)))]
+    polygons += [((0.0, 5.0), (-0.0, 5.0), (0.0, 6.0), (0.0, 6.0))]  # signed zeros tie as equals
+    assert reading_order(polygons) == _numpy_reading_order(polygons)
+
+
+@pytest.mark.parametrize("polygons", [
+    [((0, 0), (1, 0), (1, 1), (0, 1)), ((float("nan"), 0), (1, 0), (1, 1), (0, 1))],
+    [(), ((0, 0), (4, 0), (4, 1), (0, 1))], [(0, 0, 4, 0, 4, 1, 0, 1), ((1, 1), (2, 1), (2, 2), (1, 2))],
+    [((True, 0), (4, 0), (4, 1), (0, 1))], [((1e308, 0), (1e308, 0), (1e308, 1), (0, 1))],
+    [((float("inf"), 0), (-float("inf"), 0), (1, 1), (0, 1)), ((0, 0), (1, 0), (1, 1), (0, 1))],
+])
+def test_reading_order_unusual_outlines_take_the_numpy_path(polygons):
+    from eval.page_text import reading_order
+
+    assert reading_order(polygons) == _numpy_reading_order(polygons)
+
+
+def test_per_image_scores_a_column_at_a_time_equal_flat_scores():
+    from eval.metrics import count_types, flat_scores, scores_per_row
+
+    for kind in count_types():
+        names = [f.name for f in fields(kind)]
+        rows = [kind()]  # every denominator 0: EMPTY
+        for k in range(200):
+            rows.append(kind(**{name: (k * 13 + 7 * j) % 6 * (0.25 if isinstance(getattr(kind(), name), float) else 1)
+                                for j, name in enumerate(names)}))
+        columns = scores_per_row(rows, kind)
+        for i, row in enumerate(rows):
+            expected = flat_scores(row)
+            got = {name: values[i] for name, values in columns.items()}
+            assert got == expected and [type(v) for v in got.values()] == [type(v) for v in expected.values()]
+
+
+def test_per_image_csv_written_a_column_at_a_time_has_the_bytes_of_dictwriter(tmp_path):
+    from adapters.core.schema import ImageResult, Item, ResultSet
+    from eval.evaluate import EvalOptions, evaluate
+    from gt.reader import Word
+    from reports.eval_tables import PER_IMAGE_FILE, per_image_rows, write_evaluation
+
+    square = ((0.0, 0.0), (10.0, 0.0), (10.0, 5.0), (0.0, 5.0))
+    gt = {"=cmd": [Word(square, "가")], "+1": [Word(square, "나"), Word(square, "###", False)], "empty": [],
+          "plain": [Word(square, "다")]}
+    predictions = {"=cmd": ImageResult.ok([Item(square, "가", 0.9)]), "+1": ImageResult.failed("@bad: =HYPERLINK"),
+                   "plain": ImageResult.ok([Item(None, "다")])}
+    for protocol in ("iou", "cleval", "both"):
+        evaluation = evaluate(gt, predictions, EvalOptions(protocol=protocol))
+        write_evaluation(tmp_path / protocol, evaluation, "naver")
+        rows = per_image_rows(evaluation)
+        write_csv(tmp_path / f"{protocol}.csv", rows, list(rows[0]))
+        assert (tmp_path / protocol / PER_IMAGE_FILE).read_bytes() == (tmp_path / f"{protocol}.csv").read_bytes()
