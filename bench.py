@@ -101,25 +101,13 @@ def eval_command(
     every protocol. The full protocol is in docs/protocol.md. Nothing is written unless every input
     reads cleanly (exit code 2 otherwise).
     """
-    from adapters.core.progress import progress_bar
+    from eval.inputs import read_eval_inputs
+    from reports.pipeline import run_eval
 
-    from eval.evaluate import evaluate
-    from eval.inputs import load_predictions, read_eval_inputs
-    from reports.eval_tables import format_table, write_evaluation, written_files
-
-    inputs = read_eval_inputs(txt_gt_dir, iou, ignore_text=ignore_text, skip_bad_lines=skip_bad_lines,
-                              text=_text_options(ignore_case, ignore_space, ignore_punct, icdar15), min_score=min_score,
-                              protocol=protocol.value)
-    results = load_predictions(api_res_json, inputs)
-    with progress_bar(total=len(inputs.gt), desc="evaluating", unit="img", leave=False,
-                      enabled=progress, min_items=500) as bar:
-        evaluation = evaluate(inputs.gt, results.images, inputs.options, progress=bar.update)
-    typer.echo(format_table(evaluation, results.provider))
-    if inputs.bad_lines:
-        typer.echo(f"skipped {len(inputs.bad_lines)} malformed gt line(s)")
-    if out is not None:
-        write_evaluation(out, evaluation, results.provider, inputs.provenance(api_res_json))
-        typer.echo(f"wrote {out}/{', '.join(written_files(evaluation))}")
+    run_eval(lambda: read_eval_inputs(txt_gt_dir, iou, ignore_text=ignore_text, skip_bad_lines=skip_bad_lines,
+                                      text=_text_options(ignore_case, ignore_space, ignore_punct, icdar15),
+                                      min_score=min_score, protocol=protocol.value),
+             txt_gt_dir, api_res_json, out, progress, typer.echo)
 
 
 ProviderName = Enum("ProviderName", {name: name for name in registry.names()}, type=str)
@@ -292,16 +280,17 @@ def report_command(
     from eval.inputs import read_eval_inputs
     from reports.eval_tables import check_out_dir
     from reports.html import SWEEP
-    from reports.pipeline import ReportRequest, make_report, summary_lines
+    from reports.pipeline import ReportRequest, make_report, paused_gc, summary_lines
 
     check_out_dir(out)
-    inputs = read_eval_inputs(txt_gt_dir, [*iou, *SWEEP], ignore_text=ignore_text, skip_bad_lines=skip_bad_lines,
-                              text=_text_options(ignore_case, ignore_space, ignore_punct, icdar15), min_score=min_score,
-                              protocol="both")
-    request = ReportRequest(results=results, out=out, images=images, categories=categories, title=title,
-                            resamples=bootstrap, seed=seed, worst=worst, progress=progress, prices=prices)
-    for line in summary_lines(make_report(request, inputs, echo=typer.echo), inputs.options.thresholds[0]):
-        typer.echo(line)
+    with paused_gc():  # millions of objects and no cycles; the plots' cycles are collected where they are made
+        inputs = read_eval_inputs(txt_gt_dir, [*iou, *SWEEP], ignore_text=ignore_text, skip_bad_lines=skip_bad_lines,
+                                  text=_text_options(ignore_case, ignore_space, ignore_punct, icdar15),
+                                  min_score=min_score, protocol="both")
+        request = ReportRequest(results=results, out=out, images=images, categories=categories, title=title,
+                                resamples=bootstrap, seed=seed, worst=worst, progress=progress, prices=prices)
+        for line in summary_lines(make_report(request, inputs, echo=typer.echo), inputs.options.thresholds[0]):
+            typer.echo(line)
 
 
 @app.command("show", epilog=epilog("show"))

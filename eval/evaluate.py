@@ -11,9 +11,10 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import numpy as np
+import shapely
 from adapters.core.schema import ImageResult, Item
 from eval.geometry import make_polygons
-from eval.matching import discarded_by_dont_care, greedy_match, overlaps
+from eval.matching import discarded_by_dont_care, greedy_match_indices, overlaps
 from eval.metrics import ClevalTableCounts, Counts, add_up
 from eval.page_text import CerVariantCounts, PageTextCounts
 from eval.protocols import BOTH, CLEVAL, IOU, PROTOCOLS, cleval_counts, page_counts
@@ -176,75 +177,92 @@ def evaluate_batch(
     discarded = discarded_by_dont_care(
         pred_geoms, make_polygons([w.points for im in images for w in im.dont_care]), pred_group, dont_care_group)
     kept = np.flatnonzero(~discarded)
+    kept_ref = [pred_ref[j] for j in kept.tolist()]  # (image, item index) of each kept prediction
     dropped: list[set[int]] = [set() for _ in range(n)]  # item indices discarded by a don't-care region
     for d in np.flatnonzero(discarded).tolist():
         k, i = pred_ref[d]
         images[k].rows.append(_pred_row(images[k].stem, "discarded", i, images[k].items[i]))
         dropped[k].add(i)
-    ov = overlaps(make_polygons([w.points for w in care]), pred_geoms[kept], care_group, pred_group[kept])
+    care_geoms = make_polygons([w.points for w in care])
+    ov = overlaps(care_geoms, pred_geoms[kept], care_group, pred_group[kept])
 
     gt_norm = [normalize(w.text, options.text) for w in care]
     gt_jamo = [decompose_jamo(t) for t in gt_norm]
+    gt_chars = np.fromiter(map(len, gt_norm), dtype=np.int64, count=len(gt_norm))
+    gt_jamo_chars = np.fromiter(map(len, gt_jamo), dtype=np.int64, count=len(gt_jamo))
     pred_kept_count = np.bincount(pred_group[kept], minlength=n)
     discarded_count = np.bincount(pred_group[discarded], minlength=n)
     care_count = np.bincount(care_group, minlength=n)
     per_image: list[list[Counts]] = [[] for _ in range(n)]
-    compared: dict[tuple[int, int], tuple[bool, int, int]] = {}  # a pair matched at several thresholds is compared once
+    # per candidate pair: compared yet, same text, edit distance, jamo distance (a pair matched at
+    # several thresholds is compared once); the sums per image are bincounts over the matched pairs
+    compared = np.zeros(len(ov.gt), dtype=bool)
+    same = np.zeros(len(ov.gt), dtype=bool)
+    dist_of = np.zeros(len(ov.gt), dtype=np.int64)
+    jamo_of = np.zeros(len(ov.gt), dtype=np.int64)
     for t, threshold in enumerate(options.thresholds):
-        g_idx, p_idx, ious = greedy_match(ov, threshold)
-        stats = [[0] * 6 for _ in range(n)]  # tp, correct, dist, chars, jamo dist, jamo chars
-        for g, p, iou in zip(g_idx.tolist(), p_idx.tolist(), ious.tolist()):
-            k, i = pred_ref[int(kept[p])]
-            item = images[k].items[i]
-            if (g, p) not in compared:
-                pred_norm = normalize(item.text, options.text)
-                compared[g, p] = (normalized_texts_match(gt_norm[g], pred_norm, options.text),
-                                  edit_distance(gt_norm[g], pred_norm),
-                                  edit_distance(gt_jamo[g], decompose_jamo(pred_norm)))
-            ok, d, jd = compared[g, p]
-            s = stats[k]
-            s[0] += 1
-            s[1] += ok
-            s[2] += d
-            s[3] += len(gt_norm[g])
-            s[4] += jd
-            s[5] += len(gt_jamo[g])
-            if t == 0:
+        sel = greedy_match_indices(ov, threshold)
+        g_idx, p_idx = ov.gt[sel], ov.pred[sel]
+        new = sel[~compared[sel]]
+        for c, g, p in zip(new.tolist(), ov.gt[new].tolist(), ov.pred[new].tolist()):
+            k, i = kept_ref[p]
+            pred_norm = normalize(images[k].items[i].text, options.text)
+            same[c] = normalized_texts_match(gt_norm[g], pred_norm, options.text)
+            dist_of[c] = edit_distance(gt_norm[g], pred_norm)
+            jamo_of[c] = edit_distance(gt_jamo[g], decompose_jamo(pred_norm))
+        compared[new] = True
+        owner = care_group[g_idx]
+        tp_of = np.bincount(owner, minlength=n).tolist()
+        correct_of, dist_sum, chars_of, jamo_sum, jamo_chars_of = (
+            np.bincount(owner, weights=w, minlength=n).astype(np.int64).tolist()
+            for w in (same[sel], dist_of[sel], gt_chars[g_idx], jamo_of[sel], gt_jamo_chars[g_idx]))
+        if t == 0:
+            for g, p, iou, ok, d, jd in zip(g_idx.tolist(), p_idx.tolist(), ov.iou[sel].tolist(), same[sel].tolist(),
+                                            dist_of[sel].tolist(), jamo_of[sel].tolist()):
+                k, i = kept_ref[p]
+                item = images[k].items[i]
                 images[k].rows.append(MatchRow(images[k].stem, "match", care[g].line, i, iou, care[g].text,
                                                item.text, ok, d, jd, item.confidence))
-        if t == 0:
             matched_gt = np.zeros(len(care), dtype=bool)
             matched_gt[g_idx] = True
-            for g in np.flatnonzero(~matched_gt).tolist():
-                k = int(care_group[g])
+            for g, k in zip(np.flatnonzero(~matched_gt).tolist(), care_group[~matched_gt].tolist()):
                 images[k].rows.append(MatchRow(images[k].stem, "missed", gt_line=care[g].line, gt_text=care[g].text))
             matched_pred = np.zeros(len(kept), dtype=bool)
             matched_pred[p_idx] = True
             for p in np.flatnonzero(~matched_pred).tolist():
-                k, i = pred_ref[int(kept[p])]
+                k, i = kept_ref[p]
                 images[k].rows.append(_pred_row(images[k].stem, "false", i, images[k].items[i]))
         for k, im in enumerate(images):
-            tp, correct, dist, chars, jamo_dist, jamo_chars = stats[k]
+            correct, care_k = correct_of[k], int(care_count[k])
             per_image[k].append(Counts(
                 images=1,
                 missing_predictions=int(im.status == "missing"),
                 errors=int(im.status == "error"),
-                gt_care=int(care_count[k]),
+                gt_care=care_k,
                 gt_dont_care=len(im.dont_care),
                 pred_total=len(im.items),
                 below_min_score=im.below,
                 no_geometry=im.no_geometry,
                 pred_discarded=int(discarded_count[k]),
                 pred_care=int(pred_kept_count[k]),
-                tp=tp, correct=correct, edit_distance=dist, gt_chars=chars,
-                jamo_distance=jamo_dist, gt_jamo=jamo_chars,
-                images_with_care=int(care_count[k] > 0),
-                accuracy_sum=correct / care_count[k] if care_count[k] else 0.0,
+                tp=tp_of[k], correct=correct, edit_distance=dist_sum[k], gt_chars=chars_of[k],
+                jamo_distance=jamo_sum[k], gt_jamo=jamo_chars_of[k],
+                images_with_care=int(care_k > 0),
+                accuracy_sum=correct / care_k if care_k else 0.0,
             ))
+    # the other families score the predictions sorted out above; page text reads both sides in
+    # reading order, from the bounds of the polygons already made (an outline of fewer than three
+    # points has none: such an image's order is found from its points)
+    care_bounds = shapely.bounds(care_geoms).tolist()
+    pred_bounds = shapely.bounds(pred_geoms).tolist()
+    care_start = np.cumsum([0] + [len(im.care) for im in images]).tolist()
+    pred_start = np.cumsum([0] + [len(im.scored) for im in images]).tolist()
     out = []
-    for k, im in enumerate(images):  # the other families score the predictions sorted out above
+    for k, im in enumerate(images):
         counted = sorted([i for i in im.scored if i not in dropped[k]] + im.unplaced)
-        page, cer = page_counts(im.care, im.items, counted, options.text)
+        box_of = dict(zip(im.scored, pred_bounds[pred_start[k]:pred_start[k + 1]]))
+        page, cer = page_counts(im.care, im.items, counted, options.text,
+                                care_bounds[care_start[k]:care_start[k + 1]], [box_of.get(i) for i in counted])
         cleval = (cleval_counts(all_words[k], im.items, im.scored, im.no_geometry, options.text)
                   if options.reports_cleval else None)
         out.append(ImageEvaluation(im.stem, im.status, tuple(per_image[k]), im.rows, im.error, page, cer, cleval))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from adapters.core.errors import InputError, excerpt
 from adapters.core.schema import ResultSet
@@ -145,3 +145,21 @@ def load_predictions(path: Path, inputs: EvalInputs, option: str = "--api_res_js
     if inputs.gt_dir is not None:
         check_predictions_match(results, inputs.gt, path)
     return results
+
+
+def read_inputs_and_predictions(read_gt: Callable[[], EvalInputs], path: Path, gt_dir: Path | None,
+                                option: str = "--api_res_json ") -> tuple[EvalInputs, ResultSet]:
+    """``read_gt()`` then ``load_predictions(path, ...)``: the same values, log lines and errors,
+    but the two read at once in two processes when ``eval.workers`` may fork, and otherwise the
+    predictions first (their JSON document is freed before the gt is read: a lower peak)."""
+    from adapters.providers.results import load_results
+    from eval.workers import run_both
+
+    def predictions() -> ResultSet:
+        check_predictions_path(path, gt_dir, option)
+        return load_results(path)
+
+    inputs, results = run_both(read_gt, predictions)
+    if inputs.gt_dir is not None:
+        check_predictions_match(results, inputs.gt, path)
+    return inputs, results

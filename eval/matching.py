@@ -73,19 +73,30 @@ def greedy_match(ov: Overlaps, threshold: float) -> tuple[np.ndarray, np.ndarray
     candidates happened to be enumerated. Pairs of different images never compete, so one
     pass over a batch equals one pass per image.
     """
-    above = ov.iou > threshold
+    sel = greedy_match_indices(ov, threshold)
+    return ov.gt[sel], ov.pred[sel], ov.iou[sel]
+
+
+def greedy_match_indices(ov: Overlaps, threshold: float) -> np.ndarray:
+    """``greedy_match`` as indices into ``ov``'s pairs, in the same (matching) order."""
+    above = np.flatnonzero(ov.iou > threshold)
     g, p, iou = ov.gt[above], ov.pred[above], ov.iou[above]
     # IoUs equal to TIE_DECIMALS places are ties: the same shape must not win or lose on the last
     # bit of a float that depends on which corner its outline starts from
     order = np.lexsort((p, g, -np.round(iou, TIE_DECIMALS)))
+    g, p = g[order], p[order]
+    # a pair whose gt word and prediction are in no other pair is taken whenever its turn comes;
+    # only the others compete, in the same order, so only they need the loop
+    keep = np.ones(len(order), dtype=bool)
+    if len(order):
+        keep = (np.bincount(g)[g] == 1) & (np.bincount(p)[p] == 1)
+    contested = np.flatnonzero(~keep)
     used_g: set[int] = set()
     used_p: set[int] = set()
-    keep = []
-    for k, gi, pi in zip(order.tolist(), g[order].tolist(), p[order].tolist()):
+    for k, gi, pi in zip(contested.tolist(), g[contested].tolist(), p[contested].tolist()):
         if gi in used_g or pi in used_p:
             continue
         used_g.add(gi)
         used_p.add(pi)
-        keep.append(k)
-    sel = np.asarray(keep, dtype=np.int64)
-    return g[sel], p[sel], iou[sel]
+        keep[k] = True
+    return above[order[keep]]

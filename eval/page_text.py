@@ -67,10 +67,31 @@ def reading_order(polygons_or_none: Sequence) -> list[int]:
     """
     plain = _plain_bounds(polygons_or_none)
     if plain is not None:
-        placed, unplaced, boxes = plain
-    else:
-        placed, unplaced, bounds = _bounds(polygons_or_none)
-        boxes = bounds.tolist()
+        return _order(*plain)
+    placed, unplaced, bounds = _bounds(polygons_or_none)
+    return _order(placed, unplaced, bounds.tolist())
+
+
+def reading_order_of_boxes(boxes: Sequence[Sequence[float] | None]) -> list[int] | None:
+    """``reading_order`` from the items' axis-aligned bounds ``(x0, y0, x1, y1)`` (None for an item
+    without geometry), e.g. what ``shapely.bounds`` gave for polygons already made; None when a
+    box is not finite (an outline that bounds cannot stand for: ``reading_order`` reads it)."""
+    placed: list[int] = []
+    unplaced: list[int] = []
+    placed_boxes: list[Sequence[float]] = []
+    for index, box in enumerate(boxes):
+        if box is None:
+            unplaced.append(index)
+        elif math.isfinite(box[0] + box[1] + box[2] + box[3]):
+            placed.append(index)
+            placed_boxes.append(box)
+        else:
+            return None
+    return _order(placed, unplaced, placed_boxes)
+
+
+def _order(placed: list[int], unplaced: list[int], boxes: Sequence[Sequence[float]]) -> list[int]:
+    """The reading order rule of ``reading_order`` over the bounds of the placed items."""
     if not placed:
         return unplaced
     centre_x = [(x0 + x1) / 2 for x0, _, x1, _ in boxes]

@@ -20,7 +20,8 @@ from collections.abc import Sequence
 from adapters.core.schema import Item, Point
 from eval.cleval import ClevalOptions, evaluate_image, unquote
 from eval.metrics import ClevalTableCounts
-from eval.page_text import CerVariantCounts, PageTextCounts, page_text_and_cer_variants, texts_in_reading_order
+from eval.page_text import (CerVariantCounts, PageTextCounts, page_text_and_cer_variants, reading_order,
+                            reading_order_of_boxes)
 from eval.text import TextOptions, normalize
 from gt.reader import Word
 
@@ -67,12 +68,23 @@ def cleval_counts(words: Sequence[Word], items: Sequence[Item], detections: Sequ
     return ClevalTableCounts(**counts.as_dict(), detections=len(detections), no_geometry=no_geometry)
 
 
-def page_counts(care: Sequence[Word], items: Sequence[Item], counted: Sequence[int],
-                text: TextOptions) -> tuple[PageTextCounts, CerVariantCounts]:
+def page_counts(care: Sequence[Word], items: Sequence[Item], counted: Sequence[int], text: TextOptions,
+                care_boxes: Sequence[Sequence[float]] | None = None,
+                counted_boxes: Sequence[Sequence[float] | None] | None = None) -> tuple[PageTextCounts, CerVariantCounts]:
     """Page-text counts and the page CER variants of one image: the care gt words against the
-    items at the indices ``counted``, each side in reading order, texts normalised by ``text``."""
-    gt = texts_in_reading_order([w.points for w in care], [w.text for w in care])
-    pred = texts_in_reading_order([items[i].polygon for i in counted], [items[i].text for i in counted])
+    items at the indices ``counted``, each side in reading order, texts normalised by ``text``.
+
+    ``care_boxes`` and ``counted_boxes``, when given, are the axis-aligned bounds ``(x0, y0, x1,
+    y1)`` of the same polygons (None: no geometry; NaN: none that bounds can say), which saves
+    reading the points again; where they cannot say, the points are read."""
+    gt_order = reading_order_of_boxes(care_boxes) if care_boxes is not None else None
+    if gt_order is None:
+        gt_order = reading_order([w.points for w in care])
+    pred_order = reading_order_of_boxes(counted_boxes) if counted_boxes is not None else None
+    if pred_order is None:
+        pred_order = reading_order([items[i].polygon for i in counted])
+    gt = [care[k].text for k in gt_order]
+    pred = [items[counted[k]].text for k in pred_order]
 
     def normalized(value: str) -> str:
         return normalize(value, text)

@@ -163,12 +163,12 @@ def evaluate_runs(runs: Sequence[ProviderRun], gt: Mapping[str, Sequence[Any]], 
     """Evaluate every run with the same options, and read its latencies for the gt images."""
     from adapters.core.progress import progress_bar
 
-    from eval.evaluate import evaluate
+    from eval.workers import evaluate_split  # eval.evaluate.evaluate, in two processes when eval.workers may fork
 
     for run in runs:
         with progress_bar(total=len(gt), desc=f"evaluating {run.label}", unit="img", leave=False,
                           enabled=progress, min_items=200) as bar:
-            run.evaluation = evaluate(gt, run.results.images, options, progress=bar.update)
+            run.evaluation = evaluate_split(gt, run.results.images, options, progress=bar.update)
         if run.runs_file is not None:
             run.latencies_ms = read_latencies(run.runs_file, set(gt))
 

@@ -42,7 +42,11 @@ def write_csv_rows(path: Path, rows: Iterable[Sequence[Any]], columns: Sequence[
     """``write_csv`` for rows that already are sequences in column order with every cell passed
     through ``spreadsheet_safe`` (or None, which csv writes as an empty cell, as ``spreadsheet_safe``
     does): the same bytes without a dict per row, for tables of 100,000s of rows (``matches.csv``)."""
-    with atomic_open(path, "w", encoding=CSV_ENCODING, newline="") as handle:
+    # utf-8-sig is utf-8 after a BOM, but Python's codec encodes it a write (a row) at a time in
+    # Python code; utf-8 goes through the file's C fast path
+    bom = CSV_ENCODING == "utf-8-sig"
+    with atomic_open(path, "w", encoding="utf-8" if bom else CSV_ENCODING, newline="") as handle:
+        handle.write("\ufeff" if bom else "")
         writer = csv.writer(handle)
         writer.writerow(columns)
         writer.writerows(rows)
