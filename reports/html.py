@@ -189,11 +189,11 @@ def breakdown_tables(inputs: ReportInputs) -> dict[str, list[dict[str, Any]]]:
     tables: dict[str, list[dict[str, Any]]] = {name: [] for name in bd.WORD_RULES}
     if inputs.categories:
         tables = {"category": [], **tables}
+    words = bd.word_breakdowns([(run.label, run.evaluation) for run in inputs.runs], inputs.gt, inputs.options.text)
     for run in inputs.runs:
         assert run.evaluation is not None
-        outcomes = bd.word_outcomes(run.evaluation, inputs.gt)
-        for name, (rule, order) in bd.WORD_RULES.items():
-            rows = bd.word_breakdown(run.label, outcomes, rule, order, inputs.options.text)
+        for name in bd.WORD_RULES:
+            rows = words[run.label][name]
             if not has_boxes(run.evaluation):  # text without geometry: word-level box metrics have no value
                 rows = [{**row, **{key: None for key in bd.WORD_METRICS}} for row in rows]
             tables[name].extend(rows)

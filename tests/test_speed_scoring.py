@@ -1,9 +1,10 @@
-"""eval.workers: two processes give what one gives (values, log lines in order, errors), and the
-fast scoring paths give what the plain code gives (no timing here)."""
+"""The fast paths of scoring and of the report's breakdowns give what the plain code gives, and
+eval.workers' two processes give what one gives (values, log lines in order, errors). No timing here."""
 from __future__ import annotations
 
 import importlib.util
 import logging
+import math
 import os
 import sys
 from pathlib import Path
@@ -13,10 +14,13 @@ import numpy as np
 import pytest
 
 from adapters.core.errors import InputError
+from adapters.core.schema import ImageResult, Item
 from eval import workers
 from eval.evaluate import EvalOptions, evaluate
 from eval.matching import Overlaps, greedy_match_indices
 from eval.page_text import reading_order, reading_order_of_boxes
+from eval.text import TextOptions
+from reports import breakdowns as bd
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -94,6 +98,52 @@ def test_batched_scoring_equals_scoring_each_image_alone(protocol):
     whole = evaluate(gt, preds, options)
     alone = [evaluate_image(stem, gt[stem], preds.get(stem), options) for stem in sorted(gt)]
     assert _facts(whole) == [(i.stem, i.status, i.counts, i.rows, i.error, i.page, i.cer, i.cleval) for i in alone]
+
+
+# --- report breakdowns ---------------------------------------------------------------------------
+
+def _rect(cx: float, cy: float, w: float, h: float, degrees: float):
+    a = math.radians(degrees)
+    c, s = math.cos(a), math.sin(a)
+    return tuple((cx + x * c - y * s, cy + x * s + y * c) for x, y in ((-w / 2, -h / 2), (w / 2, -h / 2),
+                                                                       (w / 2, h / 2), (-w / 2, h / 2)))
+
+
+def test_size_buckets_and_orientations_equal_the_per_word_rules():
+    rng = np.random.default_rng(7)
+    outlines = [_rect(0, 0, 100, edge, angle) for edge in (16, 32, 64) for angle in (0, 90, 30, 45)]
+    outlines += [_rect(*rng.normal(0, 300, 2), rng.uniform(1, 200), rng.uniform(1, 200), rng.uniform(0, 360))
+                 for _ in range(300)]
+    outlines += [((0, 0), (10, 0), (20, 0), (30, 0)), ((5, 5),) * 4, ((0, 0), (0, 0), (1, 1), (1, 1)),
+                 ((0, 0), (10, 10), (10, 0), (0, 10)), ((0, 0), (0, 15), (10, 15), (10, 0))]
+    assert bd.size_buckets(outlines) == [bd.size_bucket(bd.box_size(p)) for p in outlines]
+    assert bd.orientations(outlines) == [bd.orientation(p) for p in outlines]
+    mixed = outlines[:5] + [((0, 0), (10, 0), (10, 10)), ((0, 0), (4, 0), (4, 40), (2, 45), (0, 40))]
+    assert bd.size_buckets(mixed) == [bd.size_bucket(bd.box_size(p)) for p in mixed]
+    assert bd.orientations(mixed) == [bd.orientation(p) for p in mixed]
+
+
+def test_word_breakdowns_equal_word_breakdown_per_provider():
+    gt, preds = bench.generate(bench.SetSpec("dense", 6, 100, True, 6), 11)
+    other = {stem: ImageResult.ok(Item(it.polygon, it.text[::-1], it.confidence) for it in r.items[::2])
+             if r.is_ok else r for stem, r in preds.items()}
+    options = TextOptions(ignore_space=True)
+    runs = [("a", evaluate(gt, preds, EvalOptions(text=options))), ("b", evaluate(gt, other, EvalOptions(text=options)))]
+    fast = bd.word_breakdowns(runs, gt, options)
+    for label, evaluation in runs:
+        outcomes = bd.word_outcomes(evaluation, gt)
+        assert fast[label] == {name: bd.word_breakdown(label, outcomes, rule, order, options)
+                               for name, (rule, order) in bd.WORD_RULES.items()}
+
+
+def test_word_breakdowns_count_a_new_rule_outcome_by_outcome(monkeypatch):
+    gt, preds = bench.generate(bench.SetSpec("sparse", 40, 6, False, 40), 2)
+    evaluation = evaluate(gt, preds)
+    first_letter = (lambda o, _opt: "hangul" if o.word.text[:1] >= "가" else "other", ("hangul", "other"))
+    monkeypatch.setitem(bd.WORD_RULES, "script", first_letter)
+    rows = bd.word_breakdowns([("p", evaluation)], gt)["p"]["script"]
+    assert rows == bd.word_breakdown("p", bd.word_outcomes(evaluation, gt), *first_letter, TextOptions())
+    assert sum(r["gt_words"] for r in rows) == sum(w.care for ws in gt.values() for w in ws)
 
 
 # --- two processes ------------------------------------------------------------------------------
