@@ -102,7 +102,7 @@ def eval_command(
     reads cleanly (exit code 2 otherwise).
     """
     from eval.inputs import read_eval_inputs
-    from reports.pipeline import run_eval
+    from reports.eval_run import run_eval
 
     run_eval(lambda: read_eval_inputs(txt_gt_dir, iou, ignore_text=ignore_text, skip_bad_lines=skip_bad_lines,
                                       text=_text_options(ignore_case, ignore_space, ignore_punct, icdar15),
