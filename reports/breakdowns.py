@@ -266,6 +266,9 @@ def _quads(outlines: Sequence[Sequence[Point]]) -> np.ndarray | None:
     return np.array(outlines, dtype=float).reshape(len(outlines), 4, 2)
 
 
+_SIZE_CHUNK = 16_384
+
+
 def size_buckets(outlines: Sequence[Sequence[Point]], quads: np.ndarray | None = None) -> list[str]:
     """``size_bucket(box_size(points))`` of every outline, with the rectangles from one vectorised
     call of the same shapely function and the sides measured in numpy; a size within a hair of a
@@ -273,6 +276,9 @@ def size_buckets(outlines: Sequence[Sequence[Point]], quads: np.ndarray | None =
     quads = _quads(outlines) if quads is None else quads
     if quads is None:
         return [size_bucket(box_size(points)) for points in outlines]
+    if len(quads) > _SIZE_CHUNK:  # shapely objects are big: a chunk at a time keeps the memory small
+        return [label for start in range(0, len(quads), _SIZE_CHUNK)
+                for label in size_buckets(outlines[start:start + _SIZE_CHUNK], quads[start:start + _SIZE_CHUNK])]
     # GEOS starts from the convex hull of the unique points, in their order: a line through the
     # points gives the rectangle of their MultiPoint exactly (checked on 280,000 gt boxes and
     # degenerate ones), and is cheaper to build

@@ -123,6 +123,15 @@ def test_size_buckets_and_orientations_equal_the_per_word_rules():
     assert bd.orientations(mixed) == [bd.orientation(p) for p in mixed]
 
 
+def test_size_buckets_a_chunk_at_a_time_equal_all_at_once(monkeypatch):
+    rng = np.random.default_rng(9)
+    outlines = [_rect(*rng.normal(0, 300, 2), rng.uniform(1, 120), rng.uniform(1, 120), rng.uniform(0, 360))
+                for _ in range(100)]
+    whole = bd.size_buckets(outlines)
+    monkeypatch.setattr(bd, "_SIZE_CHUNK", 7)
+    assert bd.size_buckets(outlines) == whole == [bd.size_bucket(bd.box_size(p)) for p in outlines]
+
+
 def test_word_breakdowns_equal_word_breakdown_per_provider():
     gt, preds = bench.generate(bench.SetSpec("dense", 6, 100, True, 6), 11)
     other = {stem: ImageResult.ok(Item(it.polygon, it.text[::-1], it.confidence) for it in r.items[::2])
