@@ -96,18 +96,17 @@ def _order(placed: list[int], unplaced: list[int], boxes: Sequence[Sequence[floa
         return unplaced
     centre_x = [(x0 + x1) / 2 for x0, _, x1, _ in boxes]
     centre_y = [(y0 + y1) / 2 for _, y0, _, y1 in boxes]
-    order = sorted(range(len(placed)), key=lambda k: (centre_y[k], centre_x[k], k))
-    lines: list[list[int]] = []
+    lines: list[list[tuple[float, int]]] = []  # (centre x, k) of each item of each line
     top = bottom = 0.0
-    for k in order:
-        if lines and top <= centre_y[k] <= bottom:
-            lines[-1].append(k)
+    for y, x, k in sorted(zip(centre_y, centre_x, range(len(placed)))):
+        if lines and top <= y <= bottom:
+            lines[-1].append((x, k))
         else:
-            lines.append([k])
+            lines.append([(x, k)])
             top, bottom = boxes[k][1], boxes[k][3]
     ordered = []
     for line in lines:
-        ordered += [placed[k] for k in sorted(line, key=lambda k: (centre_x[k], k))]
+        ordered += [placed[k] for _, k in (sorted(line) if len(line) > 1 else line)]
     return ordered + unplaced
 
 
@@ -212,11 +211,15 @@ def page_text_counts(gt_texts_in_order: Sequence[str], pred_texts_in_order: Sequ
     return _page_text_counts(_normalized(gt_texts_in_order, normalize_fn), _normalized(pred_texts_in_order, normalize_fn))
 
 
-def _page_text_counts(gt: list[str], pred: list[str]) -> PageTextCounts:
-    gt_page, pred_page = _no_space("".join(gt)), _no_space("".join(pred))
+def _page_text_counts(gt: list[str], pred: list[str], pages: tuple[str, str] | None = None,
+                      distance: int | None = None) -> PageTextCounts:
+    """``page_text_counts`` of normalised texts; ``pages`` (both pages without spaces) and their
+    ``distance`` when the caller has them already."""
+    gt_page, pred_page = pages if pages is not None else _pages(gt, pred)
     gt_tokens = [w for t in gt for w in t.split()]
     pred_tokens = [w for t in pred for w in t.split()]
-    distance = edit_distance(gt_page, pred_page)
+    if distance is None:
+        distance = edit_distance(gt_page, pred_page)
     longest = max(len(gt_page), len(pred_page))
     return PageTextCounts(
         edit_distance=distance,
@@ -231,9 +234,17 @@ def _page_text_counts(gt: list[str], pred: list[str]) -> PageTextCounts:
     )
 
 
+def _pages(gt: list[str], pred: list[str]) -> tuple[str, str]:
+    """Each side's page: its normalised texts joined, white space removed."""
+    return _no_space("".join(gt)), _no_space("".join(pred))
+
+
 def _common(a: Sequence, b: Sequence) -> int:
     """Size of the multiset intersection."""
-    return sum((Counter(a) & Counter(b)).values())
+    if not a or not b:
+        return 0
+    counts_b = Counter(b)
+    return sum(min(n, counts_b[key]) for key, n in Counter(a).items() if key in counts_b)
 
 
 def page_text_metrics(counts: PageTextCounts) -> dict[str, float | int | None]:
@@ -356,17 +367,17 @@ def cer_variants(gt_texts_in_order: Sequence[str], pred_texts_in_order: Sequence
     return _cer_variants(_normalized(gt_texts_in_order, normalize_fn), _normalized(pred_texts_in_order, normalize_fn))
 
 
-def _cer_variants(gt: list[str], pred: list[str]) -> CerVariants:
-    gt_page, pred_page = _no_space("".join(gt)), _no_space("".join(pred))
+def _variant_texts(gt: list[str], pred: list[str], pages: tuple[str, str]) -> tuple[tuple[str, str], ...]:
+    """The (gt, prediction) texts each CER variant compares, in ``CerVariants`` field order."""
+    gt_page, pred_page = pages
     gt_spaced = _SPACES.sub(" ", " ".join(gt)).strip()
     pred_spaced = _SPACES.sub(" ", " ".join(pred)).strip()
-    return CerVariants(
-        no_space=_cer_counts(gt_page, pred_page),
-        spaced=_cer_counts(gt_spaced, pred_spaced),
-        no_punct=_cer_counts(_without_punct(gt_page), _without_punct(pred_page)),
-        casefold=_cer_counts(gt_page.casefold(), pred_page.casefold()),
-        jamo=_cer_counts(decompose_jamo(gt_page), decompose_jamo(pred_page)),
-    )
+    return ((gt_page, pred_page), (gt_spaced, pred_spaced), (_without_punct(gt_page), _without_punct(pred_page)),
+            (gt_page.casefold(), pred_page.casefold()), (decompose_jamo(gt_page), decompose_jamo(pred_page)))
+
+
+def _cer_variants(gt: list[str], pred: list[str]) -> CerVariants:
+    return CerVariants(*(_cer_counts(a, b) for a, b in _variant_texts(gt, pred, _pages(gt, pred))))
 
 
 def cer_variant_metrics(variants: CerVariants) -> dict[str, float | None]:
@@ -380,3 +391,14 @@ def page_text_and_cer_variants(gt_texts_in_order: Sequence[str], pred_texts_in_o
     gt = _normalized(gt_texts_in_order, normalize_fn)
     pred = _normalized(pred_texts_in_order, normalize_fn)
     return _page_text_counts(gt, pred), _cer_variants(gt, pred)
+
+
+def normalized_page_counts(gt: list[str], pred: list[str]) -> tuple[PageTextCounts, CerVariantCounts]:
+    """``page_text_and_cer_variants`` of texts already normalised (each ``NFC(normalize(NFC(t)))``,
+    as ``_normalized`` makes them), with the CER variants flat: what scoring a batch of images
+    needs, each page and edit distance computed once."""
+    pages = _pages(gt, pred)
+    values: list[int] = []
+    for a, b in _variant_texts(gt, pred, pages):
+        values += (edit_distance(a, b), len(a))
+    return _page_text_counts(gt, pred, pages, values[0]), CerVariantCounts(*values)

@@ -20,8 +20,7 @@ from collections.abc import Sequence
 from adapters.core.schema import Item, Point
 from eval.cleval import ClevalOptions, evaluate_image, unquote
 from eval.metrics import ClevalTableCounts
-from eval.page_text import (CerVariantCounts, PageTextCounts, page_text_and_cer_variants, reading_order,
-                            reading_order_of_boxes)
+from eval.page_text import CerVariantCounts, PageTextCounts, normalized_page_counts, reading_order, reading_order_of_boxes
 from eval.text import TextOptions, normalize
 from gt.reader import Word
 
@@ -70,24 +69,31 @@ def cleval_counts(words: Sequence[Word], items: Sequence[Item], detections: Sequ
 
 def page_counts(care: Sequence[Word], items: Sequence[Item], counted: Sequence[int], text: TextOptions,
                 care_boxes: Sequence[Sequence[float]] | None = None,
-                counted_boxes: Sequence[Sequence[float] | None] | None = None) -> tuple[PageTextCounts, CerVariantCounts]:
+                counted_boxes: Sequence[Sequence[float] | None] | None = None,
+                care_normalized: Sequence[str] | None = None) -> tuple[PageTextCounts, CerVariantCounts]:
     """Page-text counts and the page CER variants of one image: the care gt words against the
     items at the indices ``counted``, each side in reading order, texts normalised by ``text``.
 
-    ``care_boxes`` and ``counted_boxes``, when given, are the axis-aligned bounds ``(x0, y0, x1,
-    y1)`` of the same polygons (None: no geometry; NaN: none that bounds can say), which saves
-    reading the points again; where they cannot say, the points are read."""
+    What a batch has computed already may be given: ``care_boxes`` and ``counted_boxes``, the
+    axis-aligned bounds ``(x0, y0, x1, y1)`` of the same polygons (None: no geometry; NaN: none
+    that bounds can say: the points are read then), and ``care_normalized``, the care texts in
+    ``page_text_form``."""
     gt_order = reading_order_of_boxes(care_boxes) if care_boxes is not None else None
     if gt_order is None:
         gt_order = reading_order([w.points for w in care])
     pred_order = reading_order_of_boxes(counted_boxes) if counted_boxes is not None else None
     if pred_order is None:
         pred_order = reading_order([items[i].polygon for i in counted])
-    gt = [care[k].text for k in gt_order]
-    pred = [items[counted[k]].text for k in pred_order]
+    if care_normalized is None:
+        care_normalized = [page_text_form(w.text, text) for w in care]
+    gt = [care_normalized[k] for k in gt_order]
+    pred = [page_text_form(items[counted[k]].text, text) for k in pred_order]
+    return normalized_page_counts(gt, pred)
 
-    def normalized(value: str) -> str:
-        return normalize(value, text)
 
-    page, variants = page_text_and_cer_variants(gt, pred, normalized)
-    return page, variants.flat()
+def page_text_form(value: str, text: TextOptions, normalized: str | None = None) -> str:
+    """A text as page text compares it: NFC, ``normalize`` by ``text``, NFC again; ``normalized``
+    is ``normalize(value, text)`` when the caller has it (used when ``value`` is NFC already)."""
+    if normalized is not None and unicodedata.is_normalized("NFC", value):
+        return unicodedata.normalize("NFC", normalized)
+    return unicodedata.normalize("NFC", normalize(unicodedata.normalize("NFC", value or ""), text))

@@ -188,3 +188,39 @@ def test_per_image_csv_written_a_column_at_a_time_has_the_bytes_of_dictwriter(tm
         rows = per_image_rows(evaluation)
         write_csv(tmp_path / f"{protocol}.csv", rows, list(rows[0]))
         assert (tmp_path / protocol / PER_IMAGE_FILE).read_bytes() == (tmp_path / f"{protocol}.csv").read_bytes()
+
+
+_TEXTS = ["서울역", "서울 역", "Ｈello, World!", "ᄒᆞᆫ글", "한\u0301", "\"따옴표\"", "  공백  ", "", "###", "A-1", "ß", "ﬁ"]
+
+
+@pytest.mark.parametrize("options", [dict(), dict(ignore_case=True), dict(icdar15=True),
+                                     dict(ignore_space=True, ignore_punct=True)])
+def test_page_counts_of_batch_normalised_texts_equal_the_plain_page_counts(options):
+    import random
+
+    from adapters.core.schema import Item
+    from eval.page_text import page_text_and_cer_variants
+    from eval.protocols import page_counts, page_text_form
+    from eval.text import TextOptions, normalize
+    from gt.reader import Word
+
+    text = TextOptions(**options)
+    rng = random.Random(3)
+    for _ in range(60):
+        care = [Word(((x, 0.0), (x + 5, 0.0), (x + 5, 4.0), (x, 4.0)), rng.choice(_TEXTS)) for x in range(0, 40, 8)]
+        items = [Item(((x, 0.5), (x + 5, 0.5), (x + 5, 4.0), (x, 4.0)), rng.choice(_TEXTS)) for x in range(0, 40, 9)]
+        counted = [k for k in range(len(items)) if rng.random() < 0.8]
+        page, variants = page_text_and_cer_variants([w.text for w in care], [items[i].text for i in counted],
+                                                    lambda value: normalize(value, text))
+        given = [page_text_form(w.text, text, normalize(w.text, text)) for w in care]
+        assert page_counts(care, items, counted, text) == (page, variants.flat())
+        assert page_counts(care, items, counted, text, care_normalized=given) == (page, variants.flat())
+
+
+def test_common_counts_the_multiset_intersection():
+    from collections import Counter
+
+    from eval.page_text import _common
+
+    for a, b in [("", "abc"), ("aab", "ab"), ("가나나다", "나나나"), (["w", "w", "x"], ["w", "y"]), ("abc", "")]:
+        assert _common(a, b) == sum((Counter(a) & Counter(b)).values())
