@@ -36,6 +36,7 @@ Usage:
     git worktree add /tmp/speed-base <commit>             # or: git archive <commit> | tar -x -C DIR
     python benchmarks/eval_whole.py --baseline-tree /tmp/speed-base
     python benchmarks/eval_whole.py --profile             # cProfile of one bench eval --out per set
+    python benchmarks/eval_whole.py --two-processes       # also bench eval with BENCH_WORKERS=2
 
 Exit codes: 0 everything agrees; 1 a disagreement (details on stderr); 2 usage error.
 """
@@ -369,7 +370,7 @@ def _fail(what: str, problems: list[str]) -> None:
 
 def eval_set(data: DataSet, args: argparse.Namespace, work: Path) -> tuple[dict[str, Series], list[str]]:
     python, tree, base = args.python, args.tree, args.baseline_tree
-    series = {k: Series() for k in ("bench", "base", "naive", "floor")}
+    series = {k: Series() for k in ("bench", "two", "base", "naive", "floor")}
     problems: list[str] = []
     for r in range(args.runs):
         out = work / data.name / f"run{r}"
@@ -378,6 +379,10 @@ def eval_set(data: DataSet, args: argparse.Namespace, work: Path) -> tuple[dict[
                                "baseline bench eval")
         series["bench"].add(run(bench_eval_cmd(python, tree, data.results, data.gt, out / "bench"), cwd=work),
                             "bench eval")
+        if args.two_processes:
+            env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+            series["two"].add(run(bench_eval_cmd(python, tree, data.results, data.gt, out / "two"), cwd=work,
+                                  env={**env, "BENCH_WORKERS": "2"}), "bench eval (BENCH_WORKERS=2)")
         if not args.no_naive:
             series["naive"].add(run([python, str(HERE / "naive_eval.py"), "--gt", str(data.gt), "--results",
                                      str(data.results), "--out", str(out / "naive")], cwd=work), "naive_eval.py")
@@ -395,11 +400,17 @@ def eval_set(data: DataSet, args: argparse.Namespace, work: Path) -> tuple[dict[
                 if found:
                     _fail(f"{data.name}: bench eval outputs vs the baseline tree's", found)
                 problems += found
+            if args.two_processes:
+                found = tree_differences(out / "two", out / "bench")
+                if found:
+                    _fail(f"{data.name}: bench eval outputs with BENCH_WORKERS=2 vs one process", found)
+                problems += found
         print(f"  {data.name} run {r + 1}/{args.runs}: bench {series['bench'].runs[-1].seconds:.2f} s"
+              + (f", two processes {series['two'].runs[-1].seconds:.2f} s" if args.two_processes else "")
               + (f", baseline {series['base'].runs[-1].seconds:.2f} s" if base is not None else "")
               + (f", naive {series['naive'].runs[-1].seconds:.2f} s" if not args.no_naive else "")
               + f", floor {series['floor'].runs[-1].seconds:.2f} s (load {_load()})", flush=True)
-        for sub in ("naive", "floor"):
+        for sub in ("naive", "floor", "two"):
             shutil.rmtree(out / sub, ignore_errors=True)
     return series, problems
 
@@ -475,7 +486,15 @@ def eval_table(results: list[tuple[DataSet, dict[str, Series]]], with_base: bool
         if with_base:
             row += [f"{s['base'].rss:.0f} / {s['base'].tree_rss:.0f}"]
         rows.append(row)
-    return _table(header, rows)
+    table = _table(header, rows)
+    if any(s["two"].runs for _, s in results):
+        two = [[data.name, f"{s['two'].median:.2f} ({s['two'].spread})", f"{s['bench'].median:.2f}",
+                _ratio(s["naive"].median, s["two"].median), _ratio(s["two"].median, s["floor"].median),
+                f"{s['two'].rss:.0f} / {s['two'].tree_rss:.0f}"] for data, s in results]
+        table += "\n\nWith BENCH_WORKERS=2 (reading, then scoring, split over two processes):\n" + _table(
+            ["set", "bench eval --out s", "one process s", "naive / bench", "bench / floor",
+             "peak RSS MB / tree PSS MB"], two)
+    return table
 
 
 def report_table(data: DataSet, s: dict[str, Series], with_base: bool) -> str:
@@ -524,6 +543,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--no-naive", action="store_true", help="skip the naive script (it takes ~30 s on dense)")
     parser.add_argument("--no-report", action="store_true", help="skip bench report")
     parser.add_argument("--profile", action="store_true", help="print a cProfile of one bench eval per set")
+    parser.add_argument("--two-processes", action="store_true",
+                        help="also time bench eval with BENCH_WORKERS=2 (its outputs must equal one process's)")
     args = parser.parse_args(argv)
     if args.runs < 1:
         parser.error("--runs must be at least 1")
