@@ -37,6 +37,7 @@ Usage:
     python benchmarks/eval_whole.py --baseline-tree /tmp/speed-base
     python benchmarks/eval_whole.py --profile             # cProfile of one bench eval --out per set
     python benchmarks/eval_whole.py --two-processes       # also bench eval with BENCH_WORKERS=2
+    python benchmarks/eval_whole.py --cleval              # also bench eval --protocol cleval and both
 
 Exit codes: 0 everything agrees; 1 a disagreement (details on stderr); 2 usage error.
 """
@@ -255,9 +256,9 @@ def run(cmd: Sequence[str], cwd: Path | None = None, env: dict | None = None) ->
     return Measured(seconds, usage.ru_maxrss / 1024, peak[0] / 1024, proc.returncode, err)
 
 
-def bench_eval_cmd(python: str, tree: Path, results: Path, gt: Path, out: Path) -> list[str]:
+def bench_eval_cmd(python: str, tree: Path, results: Path, gt: Path, out: Path, protocol: str = "iou") -> list[str]:
     return [python, str(tree / "bench.py"), "eval", "--api_res_json", str(results), "--txt_gt_dir", str(gt),
-            "--out", str(out)]
+            "--out", str(out), "--protocol", protocol]
 
 
 def bench_report_cmd(python: str, tree: Path, results: Sequence[Path], gt: Path, out: Path) -> list[str]:
@@ -370,7 +371,7 @@ def _fail(what: str, problems: list[str]) -> None:
 
 def eval_set(data: DataSet, args: argparse.Namespace, work: Path) -> tuple[dict[str, Series], list[str]]:
     python, tree, base = args.python, args.tree, args.baseline_tree
-    series = {k: Series() for k in ("bench", "two", "base", "naive", "floor")}
+    series = {k: Series() for k in ("bench", "two", "base", "naive", "floor", "cleval", "both", "base_both")}
     problems: list[str] = []
     for r in range(args.runs):
         out = work / data.name / f"run{r}"
@@ -383,6 +384,13 @@ def eval_set(data: DataSet, args: argparse.Namespace, work: Path) -> tuple[dict[
             env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
             series["two"].add(run(bench_eval_cmd(python, tree, data.results, data.gt, out / "two"), cwd=work,
                                   env={**env, "BENCH_WORKERS": "2"}), "bench eval (BENCH_WORKERS=2)")
+        if args.cleval:  # the CLEval protocol alone, and both protocols, as bench eval --protocol runs them
+            for protocol in ("cleval", "both"):
+                series[protocol].add(run(bench_eval_cmd(python, tree, data.results, data.gt, out / protocol, protocol),
+                                         cwd=work), f"bench eval --protocol {protocol}")
+            if base is not None:
+                series["base_both"].add(run(bench_eval_cmd(python, base, data.results, data.gt, out / "base_both",
+                                                           "both"), cwd=work), "baseline bench eval --protocol both")
         if not args.no_naive:
             series["naive"].add(run([python, str(HERE / "naive_eval.py"), "--gt", str(data.gt), "--results",
                                      str(data.results), "--out", str(out / "naive")], cwd=work), "naive_eval.py")
@@ -400,6 +408,11 @@ def eval_set(data: DataSet, args: argparse.Namespace, work: Path) -> tuple[dict[
                 if found:
                     _fail(f"{data.name}: bench eval outputs vs the baseline tree's", found)
                 problems += found
+            if args.cleval and base is not None:
+                found = tree_differences(out / "both", out / "base_both")
+                if found:
+                    _fail(f"{data.name}: bench eval --protocol both outputs vs the baseline tree's", found)
+                problems += found
             if args.two_processes:
                 found = tree_differences(out / "two", out / "bench")
                 if found:
@@ -407,10 +420,12 @@ def eval_set(data: DataSet, args: argparse.Namespace, work: Path) -> tuple[dict[
                 problems += found
         print(f"  {data.name} run {r + 1}/{args.runs}: bench {series['bench'].runs[-1].seconds:.2f} s"
               + (f", two processes {series['two'].runs[-1].seconds:.2f} s" if args.two_processes else "")
+              + (f", --protocol cleval {series['cleval'].runs[-1].seconds:.2f} s, both "
+                 f"{series['both'].runs[-1].seconds:.2f} s" if args.cleval else "")
               + (f", baseline {series['base'].runs[-1].seconds:.2f} s" if base is not None else "")
               + (f", naive {series['naive'].runs[-1].seconds:.2f} s" if not args.no_naive else "")
               + f", floor {series['floor'].runs[-1].seconds:.2f} s (load {_load()})", flush=True)
-        for sub in ("naive", "floor", "two"):
+        for sub in ("naive", "floor", "two", "cleval", "both", "base_both"):
             shutil.rmtree(out / sub, ignore_errors=True)
     return series, problems
 
@@ -494,6 +509,14 @@ def eval_table(results: list[tuple[DataSet, dict[str, Series]]], with_base: bool
         table += "\n\nWith BENCH_WORKERS=2 (reading, then scoring, split over two processes):\n" + _table(
             ["set", "bench eval --out s", "one process s", "naive / bench", "bench / floor",
              "peak RSS MB / tree PSS MB"], two)
+    if any(s["cleval"].runs for _, s in results):
+        protocols = [[data.name, f"{s['bench'].median:.2f}", f"{s['cleval'].median:.2f} ({s['cleval'].spread})",
+                      f"{s['both'].median:.2f} ({s['both'].spread})", _ratio(s["cleval"].median, s["bench"].median),
+                      _ratio(s["both"].median, s["bench"].median)]
+                     + ([f"{s['base_both'].median:.2f}"] if s["base_both"].runs else []) for data, s in results]
+        table += "\n\nbench eval --out by protocol (iou is the default above; page text comes with each):\n" + _table(
+            ["set", "iou s", "cleval s", "both s", "cleval / iou", "both / iou"]
+            + (["baseline both s"] if any(s["base_both"].runs for _, s in results) else []), protocols)
     return table
 
 
@@ -543,6 +566,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--no-naive", action="store_true", help="skip the naive script (it takes ~30 s on dense)")
     parser.add_argument("--no-report", action="store_true", help="skip bench report")
     parser.add_argument("--profile", action="store_true", help="print a cProfile of one bench eval per set")
+    parser.add_argument("--cleval", action="store_true",
+                        help="also time bench eval --protocol cleval and --protocol both (against iou)")
     parser.add_argument("--two-processes", action="store_true",
                         help="also time bench eval with BENCH_WORKERS=2 (its outputs must equal one process's)")
     args = parser.parse_args(argv)
