@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import stat
 import unicodedata
 import zipfile
 import zlib
@@ -34,6 +35,10 @@ _SAFE_DIGITS = len(str(int(MAX_COORDINATE))) - 1
 _EIGHT_NUMBERS = re.compile(rf"\s*([+-]?(?:\d{{1,{_SAFE_DIGITS}}}(?:\.\d*)?|\.\d+))\s*," * 8)
 # only CR / LF end a line: str.splitlines() would also break on U+2028, form feed, etc. inside a text
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
+# a whole file of usual lines in one pass: at each line start, _EIGHT_NUMBERS and the rest of the line
+_USUAL_LINES = re.compile("^" + _EIGHT_NUMBERS.pattern + "(.*)$", re.MULTILINE)
+# on POSIX a file name from a folder listing is its own Path(...).name unless it is "."
+_POSIX_NAMES = os.sep == "/" and os.altsep is None
 # Zip members are checked before they are unpacked: annotation text compresses 2 to 10 times, a
 # zip bomb about 1,000 times (a 306 KB zip of 300 MB once took 3.1 GB of memory and 74 s).
 MAX_MEMBER_BYTES = 64 << 20  # one annotation file: a dense page of 10,000 words is about 1 MB
@@ -88,7 +93,8 @@ def icdar15_unquote(text: str) -> str:
 
 def image_stem(file_name: str) -> str:
     """``gt_img_1.txt`` / ``res_img_1.txt`` / ``img_1.txt`` -> ``img_1``."""
-    stem = Path(file_name).name
+    # a bare name is its own base name: no Path (a few microseconds) per file of a big folder
+    stem = file_name if _POSIX_NAMES and "/" not in file_name and file_name != "." else Path(file_name).name
     if stem.lower().endswith(".txt"):
         stem = stem[:-4]
     for prefix in STEM_PREFIXES:
@@ -151,6 +157,9 @@ def parse_annotation_text(
     words: list[Word] = []
     bad: list[BadLine] = []
     markers = None if dont_care is None else {unicodedata.normalize("NFC", m) for m in dont_care}
+    usual = _usual_words(text, markers, unquote)
+    if usual is not None:
+        return usual, bad
     for number, raw in enumerate(_LINE_BREAK.split(text), start=1):
         if not raw.strip():
             continue
@@ -167,6 +176,36 @@ def parse_annotation_text(
     return words, bad
 
 
+def _usual_words(text: str, markers: set[str] | None, unquote: bool) -> list[Word] | None:
+    """The words of a file whose every line is the usual one, read in one regex pass; None otherwise.
+
+    The line-by-line loop calls ``parse_line`` and builds a ``Word`` per line; here one ``findall``
+    reads the whole file. Every match starts at a line start, so as many matches as lines means
+    each line matched on its own, exactly as ``_EIGHT_NUMBERS`` matches it (a match running into
+    the next line would leave fewer): no blank, short or unusual line, so no check can fail.
+    """
+    if "\r" in text:
+        text = text.replace("\r\n", "\n")  # CRLF: the same line numbers; a lone CR takes the loop
+        if "\r" in text:
+            return None
+    rows = _USUAL_LINES.findall(text)
+    if not rows or len(rows) != text.count("\n") + (not text.endswith("\n")):
+        return None
+    normalize, new, number, words = unicodedata.normalize, object.__new__, 0, []
+    for a, b, c, d, e, f, g, h, word_text in rows:
+        number += 1
+        word_text = word_text.strip()
+        marker = icdar15_unquote(word_text) if unquote else word_text
+        word = new(Word)  # the fields Word(...) would set, without a frozen dataclass's object.__setattr__ each
+        fields = word.__dict__
+        fields["points"] = ((float(a), float(b)), (float(c), float(d)), (float(e), float(f)), (float(g), float(h)))
+        fields["text"] = word_text
+        fields["care"] = markers is None or normalize("NFC", marker) not in markers
+        fields["line"] = number
+        words.append(word)
+    return words
+
+
 def _folder_txt(source: Path) -> list[Path]:
     """The ``.txt`` paths under a folder, recursively, in path order; an unreadable sub-folder is an error."""
 
@@ -177,6 +216,32 @@ def _folder_txt(source: Path) -> list[Path]:
                   for name in names if name.lower().endswith(".txt"))
 
 
+def _folder_txt_named(source: Path) -> list[tuple[str, str]]:
+    """``(str(path), path.name)`` of ``_folder_txt``'s paths, in its order, without a Path per file.
+
+    Sorting Paths compares their parts in Python, about 10 times per file; sorting tuples of the
+    parts below ``source`` (the parts above are the same for all) gives the same order on POSIX,
+    where Paths compare their parts case-sensitively. Elsewhere ``_folder_txt`` itself.
+    """
+    if not _POSIX_NAMES:
+        return [(str(path), path.name) for path in _folder_txt(source)]
+
+    def unreadable(exc: OSError) -> None:
+        raise read_error(exc.filename or source, exc)
+
+    top = os.fspath(source)
+    below: dict[str, tuple[str, ...]] = {top: ()}  # os.walk joins a sub-folder's path as below
+    found = []
+    for folder, subfolders, names in os.walk(source, onerror=unreadable):
+        parts = below[folder]
+        for sub in subfolders:
+            below[os.path.join(folder, sub)] = parts + (sub,)
+        prefix = str(Path(folder, "_"))[:-1]  # what str(Path(folder) / name) puts before a bare name
+        found.extend((parts + (name,), prefix + name, name) for name in names if name.lower().endswith(".txt"))
+    found.sort()  # the parts tuples differ for every file, so the strings after them are never compared
+    return [(path, name) for _, path, name in found]
+
+
 def _zip_txt(archive: zipfile.ZipFile) -> list[zipfile.ZipInfo]:
     return [info for info in sorted(archive.infolist(), key=lambda i: i.filename)
             if not info.is_dir() and info.filename.lower().endswith(".txt") and "__MACOSX" not in info.filename]
@@ -185,7 +250,7 @@ def _zip_txt(archive: zipfile.ZipFile) -> list[zipfile.ZipInfo]:
 def annotation_names(source: Path) -> list[str] | None:
     """The file names ``read_annotations`` would read from a folder or zip (None for anything else)."""
     if source.is_dir():
-        return [path.name for path in _folder_txt(source)]
+        return [name for _, name in _folder_txt_named(source)]
     if source.is_file() and _is_zip(source):
         try:
             with zipfile.ZipFile(source) as archive:
@@ -197,16 +262,48 @@ def annotation_names(source: Path) -> list[str] | None:
 
 def _folder_files(source: Path) -> Iterator[tuple[str, str, bytes]]:
     """Every ``.txt`` under a folder, in path order; a sub-folder or file that cannot be read is an error."""
-    for path in _folder_txt(source):
-        if not path.is_file():
-            if path.is_symlink() and not path.exists():
-                raise InputError(f"{path}: cannot read (a link to a file that does not exist)")
-            continue  # a folder named *.txt
+    for path, name in _folder_txt_named(source):
+        data = _regular_file_bytes(path)
+        if data is None:
+            data = _checked_file_bytes(Path(path))
+            if data is None:
+                continue  # a folder named *.txt
+        yield path, name, data
+
+
+def _checked_file_bytes(path: Path) -> bytes | None:
+    """A file's bytes; None for a folder (or anything not a file); a dangling link is an error."""
+    if not path.is_file():
+        if path.is_symlink() and not path.exists():
+            raise InputError(f"{path}: cannot read (a link to a file that does not exist)")
+        return None
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise read_error(path, exc) from None
+
+
+def _regular_file_bytes(path: str) -> bytes | None:
+    """The bytes of what ``os.stat`` calls a regular file, read without a Path or a buffered file object;
+    None when ``stat`` says anything else or fails (``_checked_file_bytes`` then decides). Never opens a
+    FIFO or a device: only a regular file is opened."""
+    try:
+        status = os.stat(path)
+    except (OSError, ValueError):
+        return None
+    if not stat.S_ISREG(status.st_mode):
+        return None
+    try:
+        handle = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
         try:
-            data = path.read_bytes()
-        except OSError as exc:
-            raise read_error(path, exc) from None
-        yield str(path), path.name, data
+            chunks = [os.read(handle, status.st_size + 1)]
+            while chunks[-1]:
+                chunks.append(os.read(handle, 1 << 20))
+        finally:
+            os.close(handle)
+    except OSError as exc:
+        raise read_error(path, exc) from None
+    return b"".join(chunks)
 
 
 def check_zip_sizes(source: Path, members: list[zipfile.ZipInfo]) -> None:

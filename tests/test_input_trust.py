@@ -185,15 +185,21 @@ def test_a_chmod_000_gt_subfolder_is_an_error_naming_it(tmp_path: Path):
 def test_an_unreadable_gt_file_or_a_broken_link_is_an_error_naming_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     gt = shutil.copytree(GT, tmp_path / "gt")
     bad = gt / "gt_kr_doc_KR03088.txt"
-    real = Path.read_bytes
+    real, real_open = Path.read_bytes, os.open
 
     def read_bytes(self: Path) -> bytes:
         if self == bad:
             raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(self))
         return real(self)
 
+    def os_open(path: Any, flags: int, *args: Any, **kwargs: Any) -> int:  # how the gt reader opens a regular file
+        if Path(path) == bad:
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(path))
+        return real_open(path, flags, *args, **kwargs)
+
     with monkeypatch.context() as patch:
         patch.setattr(Path, "read_bytes", read_bytes)
+        patch.setattr(os, "open", os_open)
         refused(bench("eval", "--api_res_json", RES, "--txt_gt_dir", gt), f"{bad}: cannot read (Permission denied)")
     dangling = gt / "gt_gone.txt"
     dangling.symlink_to(tmp_path / "nowhere.txt")

@@ -224,3 +224,115 @@ def test_common_counts_the_multiset_intersection():
 
     for a, b in [("", "abc"), ("aab", "ab"), ("가나나다", "나나나"), (["w", "w", "x"], ["w", "y"]), ("abc", "")]:
         assert _common(a, b) == sum((Counter(a) & Counter(b)).values())
+
+
+# --- reading ground truth: whole files and folders ------------------------------------------------
+
+_LINES = ["0,0,10,0,10,5,0,5,1,000원", "0,0,10,0,10,5,0,5,###", "0,0,10,0,10,5,0,5, \"###\" ", "0,0,1,0,1,1,0,1,=SUM(A1)",
+          " 1.5, 2 ,-3.25,4, 5,6 ,7,8 ,  서울역  ", "+1,.5,1.,-0,0,0,0,0,+x", "999999999.9,0,1,0,1,1,0,1,@가",
+          "1000000000,0,1,0,1,1,0,1,가", "nan,0,1,0,1,1,0,1,x", "1e3,0,1,0,1,1,0,1,x", "1,2,3,4,5,6,7,8,",
+          "1,2,3,4,5,6,7,8", "1,2,3", "true,0,1,0,1,1,0,1,x", "\ufeff1,0,1,0,1,1,0,1,bom", "1,0,1,0,1,1,0,1,a\u2028b",
+          "١٢,2,3,4,5,6,7,8,arabic digits", "1,0,1,0,1,1,0,1,\x0b\x0ctab", "1,0,1,0,1,1,0,1,ﬁ", "  ", ""]
+
+
+def _plain_text_parse(text, **options):
+    """parse_annotation_text without its whole-file pass: the loop alone."""
+    from gt import reader
+
+    saved = reader._usual_words
+    reader._usual_words = lambda *_: None
+    try:
+        return _text_parse(text, **options)
+    finally:
+        reader._usual_words = saved
+
+
+def _text_parse(text, **options):
+    from gt.reader import parse_annotation_text
+
+    try:
+        words, bad = parse_annotation_text(text, "f.txt", **options)
+    except ValueError as exc:
+        return f"{type(exc).__name__}: {exc}"
+    return [(w, vars(w)) for w in words], bad
+
+
+@pytest.mark.parametrize("options", [dict(), dict(dont_care=None), dict(unquote=True), dict(skip_bad_lines=True)])
+@pytest.mark.parametrize("seed", range(40))
+def test_whole_file_pass_equals_the_line_loop(seed, options):
+    import random
+
+    rng = random.Random(seed)
+    usual = [line for line in _LINES[:7] + _LINES[16:19]]
+    pool = usual * 3 + _LINES if seed % 2 else usual  # half the files have only usual lines
+    lines = [rng.choice(pool) for _ in range(rng.randint(0, 12))]
+    ending = rng.choice(["\n", "\r\n", "\r", "\n\n"])
+    text = ending.join(lines) + rng.choice(["", ending, "\n", "\r"])
+    assert _text_parse(text, **options) == _plain_text_parse(text, **options)
+
+
+def test_whole_file_pass_takes_the_usual_files():
+    from gt import reader
+
+    assert reader._usual_words("1,0,1,0,1,1,0,1,a\r\n1,0,1,0,1,1,0,1,###\r\n", {"###"}, False) is not None
+    for unusual in ("", "\n", "1,0,1,0,1,1,0,1,a\n\n1,0,1,0,1,1,0,1,b", "1,0,1,0,1,1,0,1,a\r1,0,1,0,1,1,0,1,b",
+                    "1\n,0,1,0,1,1,0,1,1,a", "1,0,1,0,1,1,0,1,a\n   "):
+        assert reader._usual_words(unusual, {"###"}, False) is None
+
+
+def _plain_folder(source, **options):
+    """read_annotations with the plain folder listing and the Path checks for every file."""
+    from gt import reader
+
+    saved = reader._folder_txt_named, reader._regular_file_bytes
+    reader._folder_txt_named = lambda folder: [(str(p), p.name) for p in reader._folder_txt(folder)]
+    reader._regular_file_bytes = lambda _: None
+    try:
+        return _read_folder(source, **options)
+    finally:
+        reader._folder_txt_named, reader._regular_file_bytes = saved
+
+
+def _read_folder(source, **options):
+    from gt.reader import read_annotations
+
+    try:
+        found = read_annotations(source, **options)
+    except ValueError as exc:
+        return f"{type(exc).__name__}: {exc}"
+    return list(found.images.items()), list(found.sources.items()), found.bad_lines
+
+
+def _annotation_tree(root):
+    line = "1,0,1,0,1,1,0,1,"
+    files = {"gt_a.txt": line + "가\n", "gt_b.TXT": "\ufeff" + line + "bom", "gt_a-b.txt": line + "c\r\n",
+             "a/gt_z.txt": line + "z", "a-b/gt_y.txt": line + "y", "a/b/gt_x.txt": line + "x\n\n" + line + "###",
+             "Z/gt_w.txt": line + "w", "gt_empty.txt": "", "note.md": "not read", "a/b/c.txt/gt_v.txt": line + "v"}
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text, encoding="utf-8")
+    (root / "gt_kr.txt").write_bytes((line + "한국어").encode("cp949"))
+    (root / "folder.txt").mkdir()
+
+
+def test_folder_reading_equals_the_plain_paths(tmp_path):
+    _annotation_tree(tmp_path)
+    found = _read_folder(tmp_path)
+    assert found == _plain_folder(tmp_path) and len(found[1]) == 10
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "mkfifo"), reason="needs FIFOs and symbolic links")
+def test_folder_reading_skips_fifos_and_names_dangling_links_as_the_plain_paths(tmp_path, monkeypatch):
+    import os
+
+    _annotation_tree(tmp_path)
+    os.mkfifo(tmp_path / "gt_fifo.txt")  # never opened: reading it would block
+    os.symlink(tmp_path / "gt_a.txt", tmp_path / "gt_link.txt")
+    found = _read_folder(tmp_path)
+    assert found == _plain_folder(tmp_path) and len(found[1]) == 11
+    monkeypatch.chdir(tmp_path / "a")
+    found = _read_folder(".")
+    assert found == _plain_folder(".") and ("z", "gt_z.txt") in found[1]  # as Path names "./gt_z.txt"
+    os.symlink(tmp_path / "nowhere.txt", tmp_path / "a" / "gt_gone.txt")
+    failure = _read_folder(tmp_path)
+    assert failure == _plain_folder(tmp_path) and "gt_gone.txt: cannot read (a link" in failure
