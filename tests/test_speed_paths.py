@@ -336,3 +336,71 @@ def test_folder_reading_skips_fifos_and_names_dangling_links_as_the_plain_paths(
     os.symlink(tmp_path / "nowhere.txt", tmp_path / "a" / "gt_gone.txt")
     failure = _read_folder(tmp_path)
     assert failure == _plain_folder(tmp_path) and "gt_gone.txt: cannot read (a link" in failure
+
+
+# --- reading predictions: CLOVA responses ---------------------------------------------------------
+
+def _outcome(parse, raw):
+    """What a parser gives, compared by repr so that -0.0 and 0.0 or 1 and 1.0 differ."""
+    try:
+        result = parse(raw)
+    except ValueError as exc:
+        return f"{type(exc).__name__}: {exc}"
+    return repr(result), [vars(item) for item in result.items]
+
+
+def _clova_field(k: int, **changes):
+    field = {"valueType": "ALL", "boundingPoly": {"vertices": [{"x": 1.5 + k, "y": 2}, {"x": 9, "y": 2.0},
+                                                               {"x": 9.0, "y": 7}, {"x": 1, "y": 7}]},
+             "inferText": f"=글{k}", "inferConfidence": 0.9, "type": "NORMAL", "lineBreak": False}
+    field.update(changes)
+    return {key: value for key, value in field.items() if value is not _DROP}
+
+
+_DROP = object()
+_ODD_VALUES = [_DROP, None, True, False, "1", float("nan"), float("inf"), -float("inf"), MAX_COORDINATE,
+               -MAX_COORDINATE, MAX_COORDINATE + 1, 10 ** 30, -0.0, 0, 1, 1.0, 1.5, -1, [], {}]
+
+
+def _odd_clova_responses():
+    """One usual CLOVA response and many of it with one thing odd."""
+    def response(fields, /, **image_changes):
+        image = {"uid": "u", "name": "img", "inferResult": "SUCCESS", "message": "SUCCESS",
+                 "convertedImageInfo": {"width": 100, "height": 50, "pageIndex": 0}, "fields": fields}
+        image.update(image_changes)
+        image = {key: value for key, value in image.items() if value is not _DROP}
+        return {"version": "V2", "requestId": "r", "timestamp": 1, "images": [image]}
+
+    usual = [_clova_field(k) for k in range(3)]
+    yield response(usual)
+    for value in _ODD_VALUES:
+        for key in ("inferText", "inferConfidence", "boundingPoly", "bounding"):
+            yield response(usual[:1] + [_clova_field(1, **{key: value})])
+        for key in ("x", "y"):
+            vertex = {"x": 3, "y": 4}
+            vertex[key] = value
+            vertex = {k: v for k, v in vertex.items() if v is not _DROP}
+            yield response([_clova_field(0, boundingPoly={"vertices": [{"x": 1, "y": 1}, vertex]})])
+        for key in ("inferResult", "fields", "convertedImageInfo"):
+            yield response(usual, **{key: value})
+        yield response(usual, convertedImageInfo={"width": value, "height": 5})
+        yield response(usual + [value])
+    for poly in ({"vertices": []}, {"vertices": None}, {"vertices": ({"x": 1, "y": 1},)}, {}, [], {"vertices": [[1, 2]]}):
+        yield response([_clova_field(0, boundingPoly=poly)])
+    yield response([_clova_field(0, boundingPoly=_DROP, bounding={"left": 1, "top": 2, "width": 3, "height": 4})])
+    yield response([_clova_field(0, boundingPoly=None)])
+    yield {"version": "V2", "images": [response(usual)["images"][0], {"inferResult": "FAILURE", "message": "x"}]}
+    yield {"version": "V2", "images": [{"inferResult": "ERROR", "message": "bad"}, response(usual)["images"][0]]}
+    yield from ({"code": "0025", "message": "rate"}, {"images": []}, {"images": None}, {}, [], "x", None,
+                {"version": "V2", "images": [{}]}, {"version": "V2", "images": [{"fields": []}]})
+
+
+def test_clova_fast_path_equals_the_checks():
+    from adapters.providers import naver
+
+    responses = list(_odd_clova_responses())
+    taken = 0
+    for raw in responses:
+        assert _outcome(naver.parse, raw) == _outcome(naver._parse_checked, raw), raw
+        taken += type(raw) is dict and naver._parse_usual(raw) is not None
+    assert 40 < taken < len(responses) - 100  # both paths are exercised

