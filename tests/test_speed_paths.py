@@ -404,3 +404,46 @@ def test_clova_fast_path_equals_the_checks():
         assert _outcome(naver.parse, raw) == _outcome(naver._parse_checked, raw), raw
         taken += type(raw) is dict and naver._parse_usual(raw) is not None
     assert 40 < taken < len(responses) - 100  # both paths are exercised
+
+
+# --- reading predictions: the project's schema ----------------------------------------------------
+
+def _odd_schema_entries():
+    """One usual schema entry and many of it with one thing odd."""
+    def item(**changes):
+        value = {"polygon": [[1, 2.5], [3.0, 4], [5, 6], [7, 8]], "text": "=A1", "confidence": 0.5,
+                 "granularity": "word"}
+        value.update(changes)
+        return {key: v for key, v in value.items() if v is not _DROP}
+
+    def entry(items, /, **changes):
+        value = {"status": "ok", "width": 10, "height": 20, "items": items}
+        value.update(changes)
+        return {key: v for key, v in value.items() if v is not _DROP}
+
+    yield entry([item(), item(polygon=None, confidence=None), item(granularity="line", polygon=[])])
+    for value in _ODD_VALUES + ["word", "region", "ok", "error", "", "x" * 300]:
+        for key in ("polygon", "text", "confidence", "granularity", "colour"):
+            yield entry([item(), item(**{key: value})])
+        yield entry([item(polygon=[[1, 2], [value, 3]])])
+        yield entry([item(polygon=[[1, 2], [3, value]])])
+        for key in ("status", "width", "height", "items", "error"):
+            yield entry([item()], **{key: value})
+        yield entry([item(), value])
+    for polygon in ([[1, 2, 3]], [[1]], [(1, 2)], [[1, 2]] * 7, [[[1, 2]]], "1,2"):
+        yield entry([item(polygon=polygon)])
+    yield {"status": "error", "error": "timeout"}
+    yield {"status": "error"}
+    yield from ([], None, "ok", {}, {"status": "ok"})
+
+
+def test_schema_fast_path_equals_the_checks():
+    from adapters.core import schema
+
+    entries = list(_odd_schema_entries())
+    taken = 0
+    for value in entries:
+        fast = _outcome(lambda v: schema.parse_image_result(v, "f: images['a']"), value)
+        assert fast == _outcome(lambda v: schema._checked_image_result(v, "f: images['a']"), value), value
+        taken += type(value) is dict and schema._usual_image_result(value) is not None
+    assert 40 < taken < len(entries) - 100  # both paths are exercised

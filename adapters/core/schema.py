@@ -128,17 +128,9 @@ def _parse_polygon(value: Any, where: str) -> tuple[Point, ...] | None:
         return None
     if not isinstance(value, list):
         raise SchemaError(f"{where}: expected a list of [x, y] points or null, got {type(value).__name__}")
-    fast = []  # the usual polygon: [x, y] pairs of plain numbers in range, read without building messages
-    for point in value:
-        if type(point) is not list or len(point) != 2:
-            break
-        x, y = point
-        if not ((type(x) is float or type(x) is int) and (type(y) is float or type(y) is int)
-                and -MAX_COORDINATE <= x <= MAX_COORDINATE and -MAX_COORDINATE <= y <= MAX_COORDINATE):
-            break
-        fast.append((float(x), float(y)))
-    else:
-        return tuple(fast)
+    fast = _usual_points(value)
+    if fast is not None:
+        return fast
     points = []
     for k, point in enumerate(value):
         if not isinstance(point, list) or len(point) != 2:
@@ -150,7 +142,46 @@ def _parse_polygon(value: Any, where: str) -> tuple[Point, ...] | None:
     return tuple(points)
 
 
+def _usual_points(value: list[Any]) -> tuple[Point, ...] | None:
+    """The usual polygon, [x, y] pairs of plain numbers in range, read without building messages; else None."""
+    fast = []
+    for point in value:
+        if type(point) is not list or len(point) != 2:
+            return None
+        x, y = point
+        if not ((type(x) is float or type(x) is int) and (type(y) is float or type(y) is int)
+                and -MAX_COORDINATE <= x <= MAX_COORDINATE and -MAX_COORDINATE <= y <= MAX_COORDINATE):
+            return None
+        fast.append((float(x), float(y)))
+    return tuple(fast)
+
+
 _ITEM_FIELDS = frozenset({"polygon", "text", "confidence", "granularity"})
+
+
+def _usual_item(value: Any) -> Item | None:
+    """``parse_item(value)`` for an item that passes every check at first sight, else None.
+
+    No message and no item path is built, and the ``Item`` gets its fields without a frozen
+    dataclass's ``object.__setattr__`` for each; anything unusual is left to ``parse_item``.
+    """
+    if type(value) is not dict or not value.keys() <= _ITEM_FIELDS:
+        return None
+    text, confidence = value.get("text"), value.get("confidence")
+    granularity, polygon = value.get("granularity", "word"), value.get("polygon")
+    if type(text) is not str or type(granularity) is not str or granularity not in GRANULARITIES:
+        return None
+    if confidence is not None:
+        if not ((type(confidence) is float or type(confidence) is int) and 0.0 <= confidence <= 1.0):
+            return None
+        confidence = float(confidence)
+    if polygon is not None:
+        polygon = _usual_points(polygon) if type(polygon) is list else None
+        if polygon is None:
+            return None
+    item = object.__new__(Item)
+    item.__dict__.update(polygon=polygon, text=text, confidence=confidence, granularity=granularity)
+    return item
 
 
 def parse_item(value: Any, where: str) -> Item:
@@ -188,6 +219,30 @@ def _optional_size(value: Any, where: str) -> int | None:
 
 def parse_image_result(value: Any, where: str) -> ImageResult:
     """Validate one image entry of the schema."""
+    usual = _usual_image_result(value) if type(value) is dict else None
+    return _checked_image_result(value, where) if usual is None else usual
+
+
+def _usual_image_result(value: dict[str, Any]) -> ImageResult | None:
+    """``parse_image_result`` of an ``ok`` entry whose sizes and items all pass at first sight, else None:
+    no item path is spelled out for items that cannot fail a check."""
+    items, width, height = value.get("items"), value.get("width"), value.get("height")
+    if value.get("status") != "ok" or type(items) is not list:
+        return None
+    if not (width is None or (type(width) is int and width > 0)) or \
+            not (height is None or (type(height) is int and height > 0)):
+        return None
+    parsed = []
+    for item in items:
+        usual = _usual_item(item)
+        if usual is None:
+            return None
+        parsed.append(usual)
+    return ImageResult.ok(parsed, width=width, height=height)
+
+
+def _checked_image_result(value: Any, where: str) -> ImageResult:
+    """``parse_image_result`` with every check; the error names the first problem and where it is."""
     if not isinstance(value, Mapping):
         raise SchemaError(f"{where}: expected an object, got {type(value).__name__}")
     status = value.get("status")
