@@ -447,3 +447,28 @@ def test_schema_fast_path_equals_the_checks():
         assert fast == _outcome(lambda v: schema._checked_image_result(v, "f: images['a']"), value), value
         taken += type(value) is dict and schema._usual_image_result(value) is not None
     assert 40 < taken < len(entries) - 100  # both paths are exercised
+
+
+# --- the JSON stream's buffer ----------------------------------------------------------------------
+
+@pytest.mark.parametrize("seed", range(30))
+def test_json_stream_offsets_are_the_file_byte_offsets(seed):
+    """The buffer's start offset is moved by whichever of the dropped or kept text is shorter: both are exact."""
+    import io
+    import json
+    import random
+
+    from adapters.core.jsonstream import JsonStream
+
+    rng = random.Random(seed)
+    doc = {f"키{k}": ["가나다" * rng.randint(0, 40), rng.random(), {"x": "é😀" * rng.randint(0, 9)}]
+           for k in range(rng.randint(1, 80))}
+    bom = b"\xef\xbb\xbf" if seed % 2 else b""
+    data = bom + json.dumps(doc, ensure_ascii=False).encode("utf-8")
+    stream = JsonStream(io.BytesIO(data), "t", chunk_size=rng.randint(4, 400))
+    for key in stream.members():
+        value, start = stream.value()
+        expected = data.index((json.dumps(key, ensure_ascii=False) + ": ").encode("utf-8")) + len(
+            (json.dumps(key, ensure_ascii=False) + ": ").encode("utf-8"))
+        assert stream.offset(start) == expected and value == doc[key]
+    assert stream.at_end() and stream.offset() == len(data)

@@ -76,6 +76,7 @@ class JsonStream:
         self._buf = ""
         self._pos = 0
         self._base = 0  # file byte offset of self._buf[0]
+        self._end = 0  # file byte offset of the end of self._buf (bytes of a split character not counted)
         self._read = 0
         self._eof = False
         self._started = False
@@ -102,12 +103,22 @@ class JsonStream:
                 # Drop the consumed part only now, so positions held by a caller stay valid
                 # when the file turns out to be at its end.
                 if self._pos:
-                    self._base += len(self._buf[:self._pos].encode("utf-8"))
-                    self._buf = self._buf[self._pos:]
-                    self._pos = 0
+                    self._drop_consumed()
                 self._buf += text
+                self._end = self._read - len(self._utf8.getstate()[0])
                 return True
         return False
+
+    def _drop_consumed(self) -> None:
+        """Drop the text before the cursor, moving ``_base`` by its UTF-8 length: measured from the
+        buffer's end when what is kept is the shorter (usually: the consumed part is most of a chunk)."""
+        kept = self._buf[self._pos:]
+        if len(kept) < self._pos:
+            self._base = self._end - len(kept.encode("utf-8"))
+        else:
+            self._base += len(self._buf[:self._pos].encode("utf-8"))
+        self._buf = kept
+        self._pos = 0
 
     def offset(self, pos: int | None = None) -> int:
         """File byte offset of a buffer position (default: the cursor)."""
