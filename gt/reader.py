@@ -191,17 +191,18 @@ def _usual_words(text: str, markers: set[str] | None, unquote: bool) -> list[Wor
     rows = _USUAL_LINES.findall(text)
     if not rows or len(rows) != text.count("\n") + (not text.endswith("\n")):
         return None
-    normalize, new, number, words = unicodedata.normalize, object.__new__, 0, []
+    normalize, new, set_field, number, words = unicodedata.normalize, object.__new__, object.__setattr__, 0, []
     for a, b, c, d, e, f, g, h, word_text in rows:
         number += 1
         word_text = word_text.strip()
         marker = icdar15_unquote(word_text) if unquote else word_text
-        word = new(Word)  # the fields Word(...) would set, without a frozen dataclass's object.__setattr__ each
-        fields = word.__dict__
-        fields["points"] = ((float(a), float(b)), (float(c), float(d)), (float(e), float(f)), (float(g), float(h)))
-        fields["text"] = word_text
-        fields["care"] = markers is None or normalize("NFC", marker) not in markers
-        fields["line"] = number
+        # the fields Word(...) sets, in its order, without its __init__ call: half the cost, the same memory
+        # (filling word.__dict__ would be faster still, but it gives each Word a dict of its own: +64 bytes)
+        word = new(Word)
+        set_field(word, "points", ((float(a), float(b)), (float(c), float(d)), (float(e), float(f)), (float(g), float(h))))
+        set_field(word, "text", word_text)
+        set_field(word, "care", markers is None or normalize("NFC", marker) not in markers)
+        set_field(word, "line", number)
         words.append(word)
     return words
 

@@ -162,8 +162,8 @@ _ITEM_FIELDS = frozenset({"polygon", "text", "confidence", "granularity"})
 def _usual_item(value: Any) -> Item | None:
     """``parse_item(value)`` for an item that passes every check at first sight, else None.
 
-    No message and no item path is built, and the ``Item`` gets its fields without a frozen
-    dataclass's ``object.__setattr__`` for each; anything unusual is left to ``parse_item``.
+    No message and no item path is built, and the ``Item`` gets its fields without a call of its
+    ``__init__``; anything unusual is left to ``parse_item``.
     """
     if type(value) is not dict or not value.keys() <= _ITEM_FIELDS:
         return None
@@ -179,8 +179,11 @@ def _usual_item(value: Any) -> Item | None:
         polygon = _usual_points(polygon) if type(polygon) is list else None
         if polygon is None:
             return None
-    item = object.__new__(Item)
-    item.__dict__.update(polygon=polygon, text=text, confidence=confidence, granularity=granularity)
+    item = object.__new__(Item)  # the fields Item(...) sets, in its order, without its __init__ call
+    object.__setattr__(item, "polygon", polygon)
+    object.__setattr__(item, "text", text)
+    object.__setattr__(item, "confidence", confidence)
+    object.__setattr__(item, "granularity", granularity)
     return item
 
 

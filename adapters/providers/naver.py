@@ -89,13 +89,12 @@ def _parse_usual(raw: dict[str, Any]) -> ImageResult | None:
 
     Usual: every image succeeded, every field is an object with a string ``inferText``, no geometry
     or a ``boundingPoly`` of plain numbers in range, and a plain number (or no) confidence. Nothing
-    of it can fail a check, so no field's path is spelled out and no ``Item`` is set one attribute
-    at a time.
+    of it can fail a check, so no field's path is spelled out and no ``Item.__init__`` is called.
     """
     images = raw.get("images")
     if type(images) is not list or not images:
         return None
-    new, items = object.__new__, []
+    new, set_field, items = object.__new__, object.__setattr__, []
     width = height = None
     for image in images:
         if type(image) is not dict or image.get("inferResult", "SUCCESS") != "SUCCESS":
@@ -119,8 +118,11 @@ def _parse_usual(raw: dict[str, Any]) -> ImageResult | None:
                 confidence = min(1.0, max(0.0, float(confidence)))  # unit_confidence's clipping
             if type(text) is not str or polygon is _UNUSUAL:
                 return None
-            item = new(Item)  # the fields Item(...) would set, in its order
-            item.__dict__.update(polygon=polygon, text=text, confidence=confidence, granularity="word")
+            item = new(Item)  # the fields Item(...) sets, in its order, without its __init__ call (as gt.reader does)
+            set_field(item, "polygon", polygon)
+            set_field(item, "text", text)
+            set_field(item, "confidence", confidence)
+            set_field(item, "granularity", "word")
             items.append(item)
     valid_size = all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in (width, height))
     return ImageResult.ok(items, width=width if valid_size else None, height=height if valid_size else None)
