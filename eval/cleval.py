@@ -170,7 +170,7 @@ def evaluate_images(images: Sequence[ImageInput], options: ClevalOptions = Cleva
     """
     gt_polygons: list[Sequence] = []
     gt_texts: list[Sequence[str]] = []
-    flags: list[np.ndarray] = []
+    flags: list[bool] = []
     pred_polygons: list[Sequence] = []
     pred_texts: list[Sequence[str]] = []
     for gt_poly, gt_text, gt_dont_care, pred_poly, pred_text in images:
@@ -182,7 +182,8 @@ def evaluate_images(images: Sequence[ImageInput], options: ClevalOptions = Cleva
             raise ValueError("pred_polygons and pred_texts differ in length")
         gt_polygons.append(gt_poly)
         gt_texts.append(gt_text)
-        flags.append(np.asarray(gt_dont_care, dtype=bool).reshape(-1))
+        flags.extend(gt_dont_care if isinstance(gt_dont_care, (list, tuple))
+                     else np.asarray(gt_dont_care, dtype=bool).reshape(-1).tolist())
         pred_polygons.append(pred_poly)
         pred_texts.append(pred_text)
     if not images:
@@ -190,7 +191,7 @@ def evaluate_images(images: Sequence[ImageInput], options: ClevalOptions = Cleva
     gt = _boxes(gt_polygons, gt_texts, options)
     det = _boxes(pred_polygons, pred_texts, options)
     _hash_texts_as_dont_care(det)
-    return _evaluate(gt, np.concatenate(flags), det, options)
+    return _evaluate(gt, np.array(flags, dtype=bool).reshape(-1), det, options)
 
 
 @dataclass
@@ -218,11 +219,11 @@ def _boxes(polygons: Sequence[Sequence], texts: Sequence[Sequence[str]], options
     sizes = np.fromiter(map(len, polygons), dtype=np.int64, count=len(polygons))
     group = np.repeat(np.arange(len(sizes)), sizes)
     start = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
-    points = geo.as_point_arrays([p for image in polygons for p in image])
+    points, counts = geo.padded_points([p for image in polygons for p in image])
     prepared = [_prepare_text(t, options) for image in texts for t in image]
-    quads = geo.reference_quads(points)
-    outlines = np.trunc(geo.pad_polygons(points))
-    widths = _image_widths(points, group, len(sizes), outlines.shape[1])
+    quads = geo.reference_quads_of(points, counts)
+    outlines = np.trunc(points)
+    widths = _image_widths(counts, group, len(sizes), outlines.shape[1])
     # the rectangle and convex-quad fast paths need 4-point outlines; alone, an image side with a
     # wider polygon had none (its outlines were padded), so neither has it here
     if outlines.shape[1] >= 4:
@@ -230,14 +231,13 @@ def _boxes(polygons: Sequence[Sequence], texts: Sequence[Sequence[str]], options
         rects = geo.axis_aligned(outlines[:, :4]) & four
         convex = geo.convex_quads(outlines[:, :4]) & four
     else:
-        rects = convex = np.zeros(len(points), dtype=bool)
+        rects = convex = np.zeros(len(counts), dtype=bool)
     return _Boxes(prepared, quads, outlines, widths, geo.aspect_ratios(quads), geo.bounding_boxes(outlines),
                   rects, convex, group, start)
 
 
-def _image_widths(points: Sequence[np.ndarray], group: np.ndarray, images: int, width: int) -> np.ndarray:
+def _image_widths(counts: np.ndarray, group: np.ndarray, images: int, width: int) -> np.ndarray:
     """Each box's padded width had its image side been padded alone (its most points)."""
-    counts = np.fromiter(map(len, points), dtype=np.int64, count=len(points))
     if (counts == width).all():
         return counts
     most = np.zeros(images, dtype=np.int64)
@@ -284,7 +284,7 @@ def _evaluate(gt: _Boxes, dont_care: np.ndarray, det: _Boxes, options: ClevalOpt
 
     # Which centres each detection (of the same image) contains, and so the (gt, det) pairs
     # sharing at least one; keys sort the pairs by gt then detection, image by image.
-    inside_pcc, inside_det = geo.points_inside(pcc, det.outlines, pcc_group, det.group)
+    inside_pcc, inside_det = geo.points_inside(pcc, det.outlines, pcc_group, det.group, det.bounds)
     inside_gt = pcc_owner[inside_pcc]
     pair_key = inside_gt * n_det + inside_det
     keys = np.unique(pair_key)
@@ -301,9 +301,11 @@ def _evaluate(gt: _Boxes, dont_care: np.ndarray, det: _Boxes, options: ClevalOpt
         gt_geoms.replace(dc_idx, _dont_care_regions(gt_geoms, gt, dont_care))
     ap_rows = np.concatenate([pair_gt, dc_rows])
     ap_cols = np.concatenate([pair_det, dc_cols])
-    overlap = geo.intersection_areas(gt_geoms, gt.bounds, gt_rect, gt.convex & ~dont_care,
-                                     det_geoms, det.bounds, det.rects, det.convex, ap_rows, ap_cols,
-                                     gt.group[ap_rows])
+    overlap = np.zeros(len(ap_rows))
+    needed = np.flatnonzero(det_area[ap_cols] > 0)  # over no area, the precision is 0 whatever the overlap
+    overlap[needed] = geo.intersection_areas(gt_geoms, gt.bounds, gt_rect, gt.convex & ~dont_care,
+                                             det_geoms, det.bounds, det.rects, det.convex, ap_rows[needed],
+                                             ap_cols[needed], gt.group[ap_rows[needed]])
     with np.errstate(divide="ignore", invalid="ignore"):
         ap = np.where(det_area[ap_cols] > 0, overlap / np.where(det_area[ap_cols] > 0, det_area[ap_cols], 1), 0.0)
     ap32 = ap.astype(np.float32)

@@ -70,6 +70,63 @@ def as_point_arrays(polygons: Sequence) -> list[np.ndarray]:
     return list(stacked)
 
 
+def padded_points(polygons: Sequence) -> tuple[np.ndarray, np.ndarray]:
+    """``pad_polygons(as_point_arrays(polygons))`` and each polygon's point count, faster.
+
+    Polygons with the same number of entries are converted in one numpy call, so a batch of
+    4-point boxes with a few other outlines among them is not converted box by box; anything
+    irregular goes through ``as_points`` one by one (which says what is wrong).
+    """
+    if len(polygons) == 0:
+        return np.zeros((0, 4, 2)), np.zeros(0, dtype=np.int64)
+    stacked = _stacked_points(polygons)
+    if stacked is not None:
+        return stacked, np.full(len(polygons), stacked.shape[1], dtype=np.int64)
+    by_size: dict[int, list[int]] = {}
+    for index, polygon in enumerate(polygons):
+        by_size.setdefault(len(polygon), []).append(index)
+    parts = []
+    for rows in by_size.values():
+        part = _stacked_points([polygons[i] for i in rows])
+        if part is None:
+            points = as_point_arrays(polygons)
+            return pad_polygons(points), np.fromiter(map(len, points), dtype=np.int64, count=len(points))
+        parts.append((np.array(rows), part))
+    out = np.empty((len(polygons), max(part.shape[1] for _, part in parts), 2))
+    counts = np.empty(len(polygons), dtype=np.int64)
+    for rows, part in parts:
+        out[rows, :part.shape[1]] = part
+        out[rows, part.shape[1]:] = part[:, -1:]
+        counts[rows] = part.shape[1]
+    return out, counts
+
+
+def _stacked_points(polygons: Sequence) -> np.ndarray | None:
+    """``(N, V, 2)`` float64 points when the polygons convert together into good boxes, else None."""
+    try:
+        stacked = np.asarray(polygons, dtype=np.float64)
+    except (ValueError, TypeError):
+        return None
+    if stacked.dtype == object or stacked.ndim < 2 or stacked[0].size % 2:
+        return None
+    stacked = stacked.reshape(len(polygons), -1, 2)
+    if stacked.shape[1] < 3 or not np.isfinite(stacked).all():
+        return None
+    return stacked
+
+
+def reference_quads_of(padded: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """``reference_quads`` of the polygons ``padded_points`` gave."""
+    if len(padded) and padded.shape[1] == 4 and (counts == 4).all():
+        return padded.copy()
+    quads = np.empty((len(padded), 4, 2), dtype=np.float64)
+    four = counts == 4
+    quads[four] = padded[four, :4]
+    for index in np.flatnonzero(~four).tolist():
+        quads[index] = _rectangle_quad(padded[index, :counts[index]])
+    return quads
+
+
 def reference_quads(polygons: Sequence[np.ndarray]) -> np.ndarray:
     """One quad ``(N, 4, 2)`` per box that its shape (aspect ratio, character centres) is read from.
 
@@ -278,9 +335,10 @@ def points_near_boxes(points: np.ndarray, boxes: np.ndarray, margin: float, poin
 
 
 def points_inside(points: np.ndarray, padded: np.ndarray, point_group: np.ndarray | None = None,
-                  poly_group: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+                  poly_group: np.ndarray | None = None, bounds: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """All (point index, polygon index) pairs with the point inside the polygon (even-odd rule),
-    of the same group (image) when groups are given.
+    of the same group (image) when groups are given (``bounds``: the polygons' bounding boxes,
+    if already known).
 
     The test is the classic crossing-number one with the same half-open edge rule and the same
     arithmetic as the package's polygon library, so a point exactly on an edge is decided the
@@ -289,7 +347,8 @@ def points_inside(points: np.ndarray, padded: np.ndarray, point_group: np.ndarra
     if len(points) == 0 or len(padded) == 0:
         empty = np.zeros(0, dtype=np.int64)
         return empty, empty.copy()
-    point_idx, poly_idx = points_near_boxes(points, bounding_boxes(padded), _BBOX_MARGIN, point_group, poly_group)
+    bounds = bounding_boxes(padded) if bounds is None else bounds
+    point_idx, poly_idx = points_near_boxes(points, bounds, _BBOX_MARGIN, point_group, poly_group)
     if len(point_idx) == 0:
         return point_idx, poly_idx
     x = points[point_idx, 0][:, None]
@@ -451,7 +510,10 @@ def intersection_areas(geoms_a: LazyGeometries, boxes_a: np.ndarray, rect_a: np.
     if convex.any():
         areas[convex] = convex_overlap_areas(geoms_b.outlines[cols[convex], :4], geoms_a.outlines[rows[convex], :4],
                                              None if group is None else group[convex])
-    slow = ~fast & ~convex
-    if slow.any():
-        areas[slow] = shapely.area(shapely.intersection(geoms_a[rows[slow]], geoms_b[cols[slow]]))
+    slow = np.flatnonzero(~fast & ~convex)
+    if len(slow):  # each distinct pair once (a don't-care box's pair can be listed twice)
+        key = rows[slow] * (int(cols.max()) + 1) + cols[slow]
+        _, first, back = np.unique(key, return_index=True, return_inverse=True)
+        pair_a, pair_b = rows[slow[first]], cols[slow[first]]
+        areas[slow] = shapely.area(shapely.intersection(geoms_a[pair_a], geoms_b[pair_b]))[back]
     return areas
