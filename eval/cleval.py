@@ -495,7 +495,8 @@ def _granularity_sums(pieces: np.ndarray, valid: np.ndarray, weight: float, star
     terms = penalties.astype(np.float32)
     group = np.repeat(np.arange(len(start) - 1), np.diff(start))
     if weight >= 0 and (terms == np.floor(terms)).all() and float(terms.astype(np.float64).sum()) < 2 ** 24:
-        return np.bincount(group, weights=terms.astype(np.float64), minlength=len(start) - 1).tolist()
+        sums = np.bincount(group, weights=terms.astype(np.float64), minlength=len(start) - 1)
+        return sums.astype(np.float64).tolist()  # (no boxes at all: bincount gives integers)
     sums = []
     for first, end in zip(start[:-1].tolist(), start[1:].tolist()):
         padded = np.zeros(end - first + 2, dtype=np.float32)

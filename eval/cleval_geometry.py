@@ -121,7 +121,8 @@ def reference_quads_of(padded: np.ndarray, counts: np.ndarray) -> np.ndarray:
         return padded.copy()
     quads = np.empty((len(padded), 4, 2), dtype=np.float64)
     four = counts == 4
-    quads[four] = padded[four, :4]
+    if four.any():
+        quads[four] = padded[four, :4]
     for index in np.flatnonzero(~four).tolist():
         quads[index] = _rectangle_quad(padded[index, :counts[index]])
     return quads
