@@ -201,6 +201,7 @@ class _Boxes:
     texts: list[str]
     quads: np.ndarray          # (N, 4, 2) reference quads, raw coordinates (shape)
     outlines: np.ndarray       # (N, V, 2) integer-truncated outlines (area, overlap, containment)
+    counts: np.ndarray         # (N,) points of each outline (the rest of its row repeats its last point)
     widths: np.ndarray         # (N,) padded width of the box's image side alone (V is the batch's)
     ratios: np.ndarray         # (N,) aspect ratios
     bounds: np.ndarray         # (N, 4) bounding boxes of the outlines
@@ -232,7 +233,7 @@ def _boxes(polygons: Sequence[Sequence], texts: Sequence[Sequence[str]], options
         convex = geo.convex_quads(outlines[:, :4]) & four
     else:
         rects = convex = np.zeros(len(counts), dtype=bool)
-    return _Boxes(prepared, quads, outlines, widths, geo.aspect_ratios(quads), geo.bounding_boxes(outlines),
+    return _Boxes(prepared, quads, outlines, counts, widths, geo.aspect_ratios(quads), geo.bounding_boxes(outlines),
                   rects, convex, group, start)
 
 
@@ -284,7 +285,7 @@ def _evaluate(gt: _Boxes, dont_care: np.ndarray, det: _Boxes, options: ClevalOpt
 
     # Which centres each detection (of the same image) contains, and so the (gt, det) pairs
     # sharing at least one; keys sort the pairs by gt then detection, image by image.
-    inside_pcc, inside_det = geo.points_inside(pcc, det.outlines, pcc_group, det.group, det.bounds)
+    inside_pcc, inside_det = geo.points_inside(pcc, det.outlines, pcc_group, det.group, det.bounds, det.counts)
     inside_gt = pcc_owner[inside_pcc]
     pair_key = inside_gt * n_det + inside_det
     keys = np.unique(pair_key)

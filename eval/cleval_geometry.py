@@ -336,10 +336,11 @@ def points_near_boxes(points: np.ndarray, boxes: np.ndarray, margin: float, poin
 
 
 def points_inside(points: np.ndarray, padded: np.ndarray, point_group: np.ndarray | None = None,
-                  poly_group: np.ndarray | None = None, bounds: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+                  poly_group: np.ndarray | None = None, bounds: np.ndarray | None = None,
+                  counts: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """All (point index, polygon index) pairs with the point inside the polygon (even-odd rule),
     of the same group (image) when groups are given (``bounds``: the polygons' bounding boxes,
-    if already known).
+    and ``counts``: their numbers of points, if already known).
 
     The test is the classic crossing-number one with the same half-open edge rule and the same
     arithmetic as the package's polygon library, so a point exactly on an edge is decided the
@@ -352,16 +353,25 @@ def points_inside(points: np.ndarray, padded: np.ndarray, point_group: np.ndarra
     point_idx, poly_idx = points_near_boxes(points, bounds, _BBOX_MARGIN, point_group, poly_group)
     if len(point_idx) == 0:
         return point_idx, poly_idx
-    x = points[point_idx, 0][:, None]
-    y = points[point_idx, 1][:, None]
-    xi, yi = padded[poly_idx, :, 0], padded[poly_idx, :, 1]
+    if counts is None:
+        inside = _odd_crossings(points[point_idx], padded[poly_idx])
+    else:  # a padding vertex only adds edges of length zero, which never cross: test each at its own size
+        inside = np.empty(len(point_idx), dtype=bool)
+        for width, rows in width_groups(counts[poly_idx]):
+            inside[rows] = _odd_crossings(points[point_idx[rows]], padded[poly_idx[rows], :width])
+    return point_idx[inside], poly_idx[inside]
+
+
+def _odd_crossings(points: np.ndarray, polygons: np.ndarray) -> np.ndarray:
+    """Whether each point is inside its polygon: an odd number of edges crossed to its right."""
+    x, y = points[:, 0][:, None], points[:, 1][:, None]
+    xi, yi = polygons[..., 0], polygons[..., 1]
     xj, yj = _shift(xi, -1), _shift(yi, -1)
     spans = ((yi <= y) & (y < yj)) | ((yj <= y) & (y < yi))
     with np.errstate(divide="ignore", invalid="ignore"):
         crossing_x = (xj - xi) * (y - yi) / (yj - yi) + xi
     crossings = spans & (x < crossing_x)
-    inside = (crossings.sum(axis=1) % 2) == 1
-    return point_idx[inside], poly_idx[inside]
+    return (crossings.sum(axis=1) % 2) == 1
 
 
 def even_odd_geometries(padded: np.ndarray) -> np.ndarray:
