@@ -18,6 +18,11 @@ Usage, one image at a time, summing the counts over a data set::
         total += evaluate_image(page.gt_polygons, page.gt_texts, page.gt_dont_care,
                                 page.pred_polygons, page.pred_texts)
     scores = metrics(total)
+
+or many images at once, with the same counts per image and far fewer numpy calls::
+
+    total = sum(evaluate_images([(p.gt_polygons, p.gt_texts, p.gt_dont_care, p.pred_polygons, p.pred_texts)
+                                 for p in pages]))
 """
 from __future__ import annotations
 
