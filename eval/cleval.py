@@ -187,8 +187,8 @@ def evaluate_images(images: Sequence[ImageInput], options: ClevalOptions = Cleva
             raise ValueError("pred_polygons and pred_texts differ in length")
         gt_polygons.append(gt_poly)
         gt_texts.append(gt_text)
-        flags.extend(gt_dont_care if isinstance(gt_dont_care, (list, tuple))
-                     else np.asarray(gt_dont_care, dtype=bool).reshape(-1).tolist())
+        plain = isinstance(gt_dont_care, (list, tuple)) and all(type(flag) is bool for flag in gt_dont_care)
+        flags.extend(gt_dont_care if plain else np.asarray(gt_dont_care, dtype=bool).reshape(-1).tolist())
         pred_polygons.append(pred_poly)
         pred_texts.append(pred_text)
     if not images:
