@@ -17,7 +17,7 @@ from eval.geometry import make_polygons
 from eval.matching import discarded_by_dont_care, greedy_match_indices, overlaps
 from eval.metrics import ClevalTableCounts, Counts, add_up
 from eval.page_text import CerVariantCounts, PageTextCounts
-from eval.protocols import BOTH, CLEVAL, IOU, PROTOCOLS, cleval_counts, page_counts, page_text_form
+from eval.protocols import BOTH, CLEVAL, IOU, PROTOCOLS, cleval_counts_batch, page_counts, page_text_form
 from eval.text import TextOptions, decompose_jamo, edit_distance, normalize, normalized_texts_match
 from gt.reader import Word
 
@@ -258,6 +258,10 @@ def evaluate_batch(
     care_page = [page_text_form(w.text, options.text, normalized) for w, normalized in zip(care, gt_norm)]
     care_start = np.cumsum([0] + [len(im.care) for im in images]).tolist()
     pred_start = np.cumsum([0] + [len(im.scored) for im in images]).tolist()
+    cleval: list[ClevalTableCounts | None] = [None] * n
+    if options.reports_cleval:
+        cleval = list(cleval_counts_batch([(all_words[k], im.items, im.scored, im.no_geometry)
+                                           for k, im in enumerate(images)], options.text))
     out = []
     for k, im in enumerate(images):
         counted = sorted([i for i in im.scored if i not in dropped[k]] + im.unplaced)
@@ -265,9 +269,7 @@ def evaluate_batch(
         care_k = slice(care_start[k], care_start[k + 1])
         page, cer = page_counts(im.care, im.items, counted, options.text, care_bounds[care_k],
                                 [box_of.get(i) for i in counted], care_page[care_k])
-        cleval = (cleval_counts(all_words[k], im.items, im.scored, im.no_geometry, options.text)
-                  if options.reports_cleval else None)
-        out.append(ImageEvaluation(im.stem, im.status, tuple(per_image[k]), im.rows, im.error, page, cer, cleval))
+        out.append(ImageEvaluation(im.stem, im.status, tuple(per_image[k]), im.rows, im.error, page, cer, cleval[k]))
     return out
 
 

@@ -18,7 +18,7 @@ import unicodedata
 from collections.abc import Sequence
 
 from adapters.core.schema import Item, Point
-from eval.cleval import ClevalOptions, evaluate_image, unquote
+from eval.cleval import ClevalOptions, evaluate_images, unquote
 from eval.metrics import ClevalTableCounts
 from eval.page_text import CerVariantCounts, PageTextCounts, normalized_page_counts, reading_order, reading_order_of_boxes
 from eval.text import TextOptions, normalize
@@ -57,14 +57,27 @@ def _cleval_points(polygon: Sequence[Point]) -> list[Point]:
     return [points[0], points[-1], points[-1], points[0]]
 
 
+#: One image for ``cleval_counts_batch``: its gt words, its items, the indices of the items given
+#: to CLEval, and how many items had no geometry.
+ClevalImage = tuple[Sequence[Word], Sequence[Item], Sequence[int], int]
+
+
 def cleval_counts(words: Sequence[Word], items: Sequence[Item], detections: Sequence[int], no_geometry: int,
                   text: TextOptions) -> ClevalTableCounts:
     """CLEval's counts for one image: ``detections`` are the indices of ``items`` given to it."""
-    counts = evaluate_image([w.points for w in words], [cleval_text(w.text, text) for w in words],
-                            [not w.care for w in words],
-                            [_cleval_points(items[i].polygon) for i in detections],  # type: ignore[arg-type]
-                            [cleval_text(items[i].text, text) for i in detections], cleval_options(text))
-    return ClevalTableCounts(**counts.as_dict(), detections=len(detections), no_geometry=no_geometry)
+    return cleval_counts_batch([(words, items, detections, no_geometry)], text)[0]
+
+
+def cleval_counts_batch(images: Sequence[ClevalImage], text: TextOptions) -> list[ClevalTableCounts]:
+    """``cleval_counts`` of several images, scored together (``eval.cleval.evaluate_images``:
+    the same counts, far fewer numpy calls per image)."""
+    inputs = [([w.points for w in words], [cleval_text(w.text, text) for w in words], [not w.care for w in words],
+               [_cleval_points(items[i].polygon) for i in detections],  # type: ignore[arg-type]
+               [cleval_text(items[i].text, text) for i in detections])
+              for words, items, detections, _ in images]
+    counts = evaluate_images(inputs, cleval_options(text))
+    return [ClevalTableCounts(**c.as_dict(), detections=len(detections), no_geometry=no_geometry)
+            for c, (_, _, detections, no_geometry) in zip(counts, images)]
 
 
 def page_counts(care: Sequence[Word], items: Sequence[Item], counted: Sequence[int], text: TextOptions,
