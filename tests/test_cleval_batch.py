@@ -138,16 +138,17 @@ def _scorable(images: list[tuple], options: ClevalOptions) -> list[tuple]:
     return kept
 
 
+@pytest.mark.parametrize("count", [40, pytest.param(300, marks=pytest.mark.slow)])  # the quick loop: a few seconds
 @pytest.mark.parametrize("options", OPTIONS, ids=range(len(OPTIONS)))
-def test_a_batch_equals_each_image_alone(options):
+def test_a_batch_equals_each_image_alone(options, count):
     rng = np.random.default_rng(20240517)
-    images = _scorable([_image(rng) for _ in range(300)], options)
+    images = _scorable([_image(rng) for _ in range(count)], options)
     images += [([], [], [], [], []), ([], [], [], [[(0, 0), (9, 0), (9, 9), (0, 9)]], ["x"]),
                ([[(0, 0), (9, 0), (9, 9), (0, 9)]], ["x"], [False], [], None),
                ([[(0, 0), (9, 0), (9, 9)]], ["ab"], [False], [[(0, 0), (9, 0), (0, 9)]], ["a"]),  # triangles only
                ([[(0, 0), (9, 0), (9, 9), (0, 9)]], ["###"], [True], [[(1, 1), (8, 1), (8, 8), (1, 8)]], ["###"])]
     alone = [evaluate_image(*image, options) for image in images]
-    for cuts in ([len(images)], [1, 7, 100, 101, 250]):
+    for cuts in ([len(images)], [c for c in (1, 7, 20, 21, 100, 101, 250) if c < len(images)]):
         batched = [c for a, b in zip([0, *cuts], [*cuts, len(images)]) for c in evaluate_images(images[a:b], options)]
         assert len(batched) == len(alone)
         bad = [k for k, (x, y) in enumerate(zip(batched, alone)) if not _exactly(x, y)]
@@ -160,7 +161,7 @@ def test_nothing_to_score():
         evaluate_images([([], [], [], [], []), ([[(0, 0), (1, 0), (1, 1)]], [], [], [], [])])
 
 
-@pytest.mark.parametrize("seed", [3, 4])
+@pytest.mark.parametrize("seed", [3, pytest.param(4, marks=pytest.mark.slow)])
 def test_cleval_counts_batch_equals_cleval_counts_on_the_speed_sets(seed):
     """The benchmark's sparse and dense sets (don't-care runs, bow-ties, lines, six-point outlines,
     two-point ones, images without words, without answer, with an error) through the protocol."""
