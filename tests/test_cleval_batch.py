@@ -3,10 +3,7 @@ image and bit for bit, what scoring each image alone gives: pairs never cross im
 an image's floats depend on (padded widths, the package's set orders) comes from another image."""
 from __future__ import annotations
 
-import importlib.util
 import math
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,20 +12,7 @@ from eval import cleval_geometry as geo
 from eval.cleval import ClevalCounts, ClevalOptions, evaluate_image, evaluate_images
 from eval.protocols import cleval_counts, cleval_counts_batch
 from eval.text import TextOptions
-
-REPO = Path(__file__).resolve().parents[1]
-
-
-def _benchmark():
-    spec = importlib.util.spec_from_file_location("eval_speed_for_cleval_batch", REPO / "benchmarks" / "eval_speed.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-bench = _benchmark()
+from speed_sets import bench
 
 
 def _exactly(a: ClevalCounts, b: ClevalCounts) -> bool:

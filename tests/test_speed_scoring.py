@@ -2,13 +2,10 @@
 eval.workers' two processes give what one gives (values, log lines in order, errors). No timing here."""
 from __future__ import annotations
 
-import importlib.util
 import logging
 import math
 import os
 import sys
-from pathlib import Path
-from types import ModuleType
 
 import numpy as np
 import pytest
@@ -21,20 +18,7 @@ from eval.matching import Overlaps, greedy_match_indices
 from eval.page_text import reading_order, reading_order_of_boxes
 from eval.text import TextOptions
 from reports import breakdowns as bd
-
-REPO = Path(__file__).resolve().parents[1]
-
-
-def _benchmark() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("eval_speed_for_workers", REPO / "benchmarks" / "eval_speed.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-bench = _benchmark()
+from speed_sets import bench
 
 
 def _facts(evaluation):
