@@ -231,21 +231,15 @@ def _boxes(polygons: Sequence[Sequence], texts: Sequence[Sequence[str]], options
     outlines = np.trunc(points)
     widths = _image_widths(counts, group, len(sizes), outlines.shape[1])
     # the rectangle and convex-quad fast paths need 4-point outlines; alone, an image side with a
-    # wider polygon had none (its outlines were padded), so neither has it here, except for
-    # rectangles of small whole coordinates (outlines are truncated): their overlap is a product
-    # of whole numbers below 2**53, which GEOS and the fast path both give exactly
+    # wider polygon had none (its outlines were padded), so neither has it here
     if outlines.shape[1] >= 4:
         four = widths == 4
-        exact = (counts == 4) & (np.abs(outlines).max(axis=(1, 2), initial=0.0) < _EXACT_RECT_COORDINATE)
-        rects = geo.axis_aligned(outlines[:, :4]) & (four | exact)
+        rects = geo.axis_aligned(outlines[:, :4]) & four
         convex = geo.convex_quads(outlines[:, :4]) & four
     else:
         rects = convex = np.zeros(len(counts), dtype=bool)
     return _Boxes(prepared, quads, outlines, counts, widths, geo.aspect_ratios(quads), geo.bounding_boxes(outlines),
                   rects, convex, group, start)
-
-
-_EXACT_RECT_COORDINATE = 2.0 ** 24  # sides and their products, and sums of a few, stay whole numbers below 2**53
 
 
 def _image_widths(counts: np.ndarray, group: np.ndarray, images: int, width: int) -> np.ndarray:

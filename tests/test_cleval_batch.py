@@ -178,22 +178,3 @@ def test_convex_overlap_areas_of_a_group_do_not_depend_on_the_others():
     together = geo.convex_overlap_areas(a, b, group)
     alone = np.concatenate([geo.convex_overlap_areas(a[group == g], b[group == g]) for g in np.unique(group)])
     assert together.tobytes() == alone.tobytes()
-
-
-def test_rectangles_beside_a_wider_outline_score_as_through_geos(monkeypatch):
-    """A six-point outline pads its image side; the rectangles beside it still take the exact
-    rectangle overlap (whole coordinates: GEOS gives the same product), with the same counts as
-    when every pair of that image goes through GEOS."""
-    import eval.cleval as cleval
-
-    rng = np.random.default_rng(5)
-    images = []
-    for _ in range(60):
-        gt = [[(x, y), (x + w, y), (x + w, y + h), (x, y + h)]
-              for x, y, w, h in rng.integers(0, 300, (int(rng.integers(1, 8)), 4)).tolist() if w and h]
-        det = [[(x + dx, y + dy) for x, y in box] for box in gt for dx, dy in [rng.integers(-6, 7, 2).tolist()]]
-        det.append([(0, 0), (40, 0), (60, 20), (40, 40), (0, 40), (-20, 20)])  # the wider outline
-        images.append((gt, ["가나다"] * len(gt), [False] * len(gt), det, ["가나다"] * len(det)))
-    fast = evaluate_images(images)
-    monkeypatch.setattr(cleval, "_EXACT_RECT_COORDINATE", 0.0)  # the old rule: no fast path beside it
-    assert [_exactly(a, b) for a, b in zip(fast, evaluate_images(images))] == [True] * len(images)
