@@ -233,7 +233,7 @@ def _boxes(polygons: Sequence[Sequence], texts: Sequence[Sequence[str]], options
     # the rectangle and convex-quad fast paths need 4-point outlines; alone, an image side with a
     # wider polygon had none (its outlines were padded), so neither has it here
     if outlines.shape[1] >= 4:
-        four = widths == 4
+        four = counts == 4
         rects = geo.axis_aligned(outlines[:, :4]) & four
         convex = geo.convex_quads(outlines[:, :4]) & four
     else:

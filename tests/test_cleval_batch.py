@@ -178,3 +178,24 @@ def test_convex_overlap_areas_of_a_group_do_not_depend_on_the_others():
     together = geo.convex_overlap_areas(a, b, group)
     alone = np.concatenate([geo.convex_overlap_areas(a[group == g], b[group == g]) for g in np.unique(group)])
     assert together.tobytes() == alone.tobytes()
+
+
+def test_four_point_boxes_beside_a_wider_outline_count_as_through_geos(monkeypatch):
+    """The rectangle and convex-quad paths apply to each 4-point box, also beside a six-point
+    outline in the same image: the counts equal those of sending every pair through GEOS."""
+    rng = np.random.default_rng(5)
+    images = []
+    for _ in range(60):
+        gt = []
+        for x, y, w, h in rng.integers(0, 300, (int(rng.integers(1, 8)), 4)).tolist():
+            angle = float(rng.choice([0.0, 0.3, -0.2]))
+            c, s = math.cos(angle), math.sin(angle)
+            gt.append([(x + u * c - v * s, y + u * s + v * c) for u, v in ((0, 0), (w + 5, 0), (w + 5, h + 5), (0, h + 5))])
+        det = [[(px + dx, py + dy) for px, py in box] for box in gt for dx, dy in [rng.normal(0, 3, 2).tolist()]]
+        det.append([(0, 0), (40, 0), (60, 20), (40, 40), (0, 40), (-20, 20)])  # the wider outline
+        images.append((gt, ["가나다"] * len(gt), [False] * len(gt), det, ["가나다"] * len(det)))
+    fast = evaluate_images(images)
+    none = lambda padded: np.zeros(len(padded), dtype=bool)  # noqa: E731 - every pair through GEOS
+    monkeypatch.setattr(geo, "axis_aligned", none)
+    monkeypatch.setattr(geo, "convex_quads", none)
+    assert [_exactly(a, b) for a, b in zip(fast, evaluate_images(images))] == [True] * len(images)
