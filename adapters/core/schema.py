@@ -50,6 +50,18 @@ class Item:
         }
 
 
+def unchecked_item(polygon: tuple[Point, ...] | None, text: str, confidence: float | None,
+                   granularity: str) -> Item:
+    """``Item(...)`` for values a parser's fast path has checked already: the fields set in the
+    order ``__init__`` sets them, without its call (half the cost on 200,000 items)."""
+    item = object.__new__(Item)
+    object.__setattr__(item, "polygon", polygon)
+    object.__setattr__(item, "text", text)
+    object.__setattr__(item, "confidence", confidence)
+    object.__setattr__(item, "granularity", granularity)
+    return item
+
+
 @dataclass(frozen=True)
 class ImageResult:
     """What one provider returned for one image: items, or an error with its reason."""
@@ -179,12 +191,7 @@ def _usual_item(value: Any) -> Item | None:
         polygon = _usual_points(polygon) if type(polygon) is list else None
         if polygon is None:
             return None
-    item = object.__new__(Item)  # the fields Item(...) sets, in its order, without its __init__ call
-    object.__setattr__(item, "polygon", polygon)
-    object.__setattr__(item, "text", text)
-    object.__setattr__(item, "confidence", confidence)
-    object.__setattr__(item, "granularity", granularity)
-    return item
+    return unchecked_item(polygon, text, confidence, granularity)
 
 
 def parse_item(value: Any, where: str) -> Item:

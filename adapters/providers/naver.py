@@ -23,12 +23,12 @@ from typing import Any
 from adapters.core.credentials import ProviderConfig
 from adapters.core.images import ImagePolicy, PreparedImage
 from adapters.core.pricing import Price
-from adapters.core.schema import MAX_COORDINATE, ImageResult, Item, Point
+from adapters.core.schema import ImageResult, Item, Point, unchecked_item
 from adapters.providers.base import (HttpAnswer, HttpProvider, HttpRequest, Outcome, Verdict, by_status, header,
                                      json_body, parse_retry_after, short_message, unparseable)
 from adapters.providers.registry import WEB, EmulatedRequest, Emulation, ProviderSpec, RequestRejected, Settings
 from adapters.providers.response_fields import (ResponseFormatError, coordinate, rectangle, unit_confidence,
-                                                  vertices)
+                                                  usual_vertices, vertices)
 from adapters.providers.wire import form_parts, line_breaks, require, whole
 
 NAME = "naver"
@@ -65,23 +65,12 @@ _UNUSUAL = object()  # what the fast path returns for a part it leaves to the ch
 
 def _usual_polygon(field: dict[str, Any]) -> Any:
     """``_field_polygon(field)`` for a field without geometry or with the usual ``boundingPoly``
-    (``{"vertices": [{"x", "y"}, ...]}`` of plain numbers in range); ``_UNUSUAL`` for anything else."""
+    (``usual_vertices``); ``_UNUSUAL`` for anything else."""
     poly = field.get("boundingPoly")
     if poly is None:
         return None if field.get("bounding") is None else _UNUSUAL
-    points = poly.get("vertices") if type(poly) is dict else None
-    if type(points) is not list or not points:
-        return _UNUSUAL
-    polygon = []
-    for vertex in points:
-        if type(vertex) is not dict:
-            return _UNUSUAL
-        x, y = vertex.get("x", 0), vertex.get("y", 0)
-        if not ((type(x) is float or type(x) is int) and (type(y) is float or type(y) is int)
-                and -MAX_COORDINATE <= x <= MAX_COORDINATE and -MAX_COORDINATE <= y <= MAX_COORDINATE):
-            return _UNUSUAL
-        polygon.append((float(x), float(y)))
-    return tuple(polygon)
+    polygon = usual_vertices(poly)
+    return _UNUSUAL if polygon is None else polygon
 
 
 def _parse_usual(raw: dict[str, Any]) -> ImageResult | None:
@@ -94,7 +83,7 @@ def _parse_usual(raw: dict[str, Any]) -> ImageResult | None:
     images = raw.get("images")
     if type(images) is not list or not images:
         return None
-    new, set_field, items = object.__new__, object.__setattr__, []
+    items = []
     width = height = None
     for image in images:
         if type(image) is not dict or image.get("inferResult", "SUCCESS") != "SUCCESS":
@@ -110,20 +99,13 @@ def _parse_usual(raw: dict[str, Any]) -> ImageResult | None:
                 return None
             text = field.get("inferText", "")
             polygon = _usual_polygon(field)
-            confidence = field.get("inferConfidence")
-            if confidence is not None:
-                if not ((type(confidence) is float or type(confidence) is int)
-                        and -MAX_COORDINATE <= confidence <= MAX_COORDINATE):
-                    return None
-                confidence = min(1.0, max(0.0, float(confidence)))  # unit_confidence's clipping
+            try:
+                confidence = unit_confidence(field.get("inferConfidence"), "inferConfidence")
+            except ResponseFormatError:  # the checks below say where
+                return None
             if type(text) is not str or polygon is _UNUSUAL:
                 return None
-            item = new(Item)  # the fields Item(...) sets, in its order, without its __init__ call (as gt.reader does)
-            set_field(item, "polygon", polygon)
-            set_field(item, "text", text)
-            set_field(item, "confidence", confidence)
-            set_field(item, "granularity", "word")
-            items.append(item)
+            items.append(unchecked_item(polygon, text, confidence, "word"))
     valid_size = all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in (width, height))
     return ImageResult.ok(items, width=width if valid_size else None, height=height if valid_size else None)
 

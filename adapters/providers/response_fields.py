@@ -55,21 +55,36 @@ def vertices(poly: Any, what: str) -> tuple[Point, ...]:
 
     Protobuf-style JSON leaves out zero coordinates, so a missing ``x`` or ``y`` means 0.
     """
-    if not (type(poly) is dict or isinstance(poly, Mapping)) or type(poly.get("vertices")) is not list \
-            or not poly["vertices"]:
+    usual = usual_vertices(poly)
+    if usual is not None:
+        return usual
+    if not isinstance(poly, Mapping) or type(poly.get("vertices")) is not list or not poly["vertices"]:
         raise ResponseFormatError(f"{what}: expected {{'vertices': [{{'x', 'y'}}, ...]}}")
     points = []
     for vertex in poly["vertices"]:
-        if type(vertex) is dict:  # fast path: the usual vertex of two plain numbers in range, read at once
-            x, y = vertex.get("x", 0), vertex.get("y", 0)
-            if ((type(x) is float or type(x) is int) and (type(y) is float or type(y) is int)
-                    and -MAX_COORDINATE <= x <= MAX_COORDINATE and -MAX_COORDINATE <= y <= MAX_COORDINATE):
-                points.append((float(x), float(y)))
-                continue
         if not isinstance(vertex, Mapping):
             raise ResponseFormatError(f"{what}: a vertex is not an object: {vertex!r}")
         points.append((coordinate(vertex.get("x", 0), what), coordinate(vertex.get("y", 0), what)))
     return tuple(points)
+
+
+def usual_vertices(poly: Any) -> tuple[Point, ...] | None:
+    """``vertices(poly)`` for the usual polygon (a dict of a non-empty list of dicts of plain numbers
+    in range, a missing coordinate 0), read without building messages; None for anything else,
+    which ``vertices`` then checks and names."""
+    points = poly.get("vertices") if type(poly) is dict else None
+    if type(points) is not list or not points:
+        return None
+    polygon = []
+    for vertex in points:
+        if type(vertex) is not dict:
+            return None
+        x, y = vertex.get("x", 0), vertex.get("y", 0)
+        if not ((type(x) is float or type(x) is int) and (type(y) is float or type(y) is int)
+                and -MAX_COORDINATE <= x <= MAX_COORDINATE and -MAX_COORDINATE <= y <= MAX_COORDINATE):
+            return None
+        polygon.append((float(x), float(y)))
+    return tuple(polygon)
 
 
 def unit_confidence(value: Any, what: str) -> float | None:
