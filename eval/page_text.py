@@ -65,9 +65,6 @@ def reading_order(polygons_or_none: Sequence) -> list[int]:
     (``None`` or no points) follow in the order given. The same rule serves ground truth and
     predictions, so neither side is favoured.
     """
-    plain = _plain_bounds(polygons_or_none)
-    if plain is not None:
-        return _order(*plain)
     placed, unplaced, bounds = _bounds(polygons_or_none)
     return _order(placed, unplaced, bounds.tolist())
 
@@ -108,29 +105,6 @@ def _order(placed: list[int], unplaced: list[int], boxes: Sequence[Sequence[floa
     for line in lines:
         ordered += [placed[k] for _, k in (sorted(line) if len(line) > 1 else line)]
     return ordered + unplaced
-
-
-def _plain_bounds(polygons_or_none: Sequence) -> tuple[list[int], list[int], list[tuple[float, ...]]] | None:
-    """``_bounds`` in plain Python for the usual input, outlines of ``(x, y)`` number pairs or
-    None (a page has a few to a hundred, where numpy's per-call cost dominates); None for
-    anything else, which ``_bounds`` then reads."""
-    placed: list[int] = []
-    unplaced: list[int] = []
-    boxes: list[tuple[float, ...]] = []
-    try:
-        for index, polygon in enumerate(polygons_or_none):
-            if polygon is None:
-                unplaced.append(index)
-                continue
-            xs = [float(x) for x, _ in polygon]
-            ys = [float(y) for _, y in polygon]
-            if not xs or not math.isfinite(math.fsum(xs) + math.fsum(ys)):
-                return None
-            placed.append(index)
-            boxes.append((min(xs), min(ys), max(xs), max(ys)))
-    except (TypeError, ValueError, OverflowError):
-        return None
-    return placed, unplaced, boxes
 
 
 def _bounds(polygons_or_none: Sequence) -> tuple[list[int], list[int], np.ndarray]:
@@ -385,18 +359,10 @@ def cer_variant_metrics(variants: CerVariants) -> dict[str, float | None]:
     return {f"cer_{f.name}": getattr(variants, f.name).cer for f in fields(variants)}
 
 
-def page_text_and_cer_variants(gt_texts_in_order: Sequence[str], pred_texts_in_order: Sequence[str],
-                               normalize_fn: Normalizer = default_normalize) -> tuple[PageTextCounts, CerVariants]:
-    """``page_text_counts`` and ``cer_variants`` of one image, the texts normalised once for both."""
-    gt = _normalized(gt_texts_in_order, normalize_fn)
-    pred = _normalized(pred_texts_in_order, normalize_fn)
-    return _page_text_counts(gt, pred), _cer_variants(gt, pred)
-
-
 def normalized_page_counts(gt: list[str], pred: list[str]) -> tuple[PageTextCounts, CerVariantCounts]:
-    """``page_text_and_cer_variants`` of texts already normalised (each ``NFC(normalize(NFC(t)))``,
-    as ``_normalized`` makes them), with the CER variants flat: what scoring a batch of images
-    needs, each page and edit distance computed once."""
+    """``page_text_counts`` and ``cer_variants`` (flat) of texts already normalised (each
+    ``NFC(normalize(NFC(t)))``, as ``_normalized`` makes them): what scoring a batch of images
+    needs, each page and edit distance computed once for both."""
     pages = _pages(gt, pred)
     values: list[int] = []
     for a, b in _variant_texts(gt, pred, pages):

@@ -114,47 +114,6 @@ def test_match_cells_write_the_bytes_of_asdict_and_dictwriter(tmp_path):
 
 # --- page text and per-image scores ---------------------------------------------------------------
 
-def _numpy_reading_order(polygons):
-    """reading_order with its plain-Python bounds switched off: numpy reads every outline."""
-    from eval import page_text
-
-    saved = page_text._plain_bounds
-    page_text._plain_bounds = lambda _: None
-    try:
-        return page_text.reading_order(polygons)
-    finally:
-        page_text._plain_bounds = saved
-
-
-def _outline(rng, n_points: int):
-    x, y = rng.integers(0, 50, 2)
-    return tuple((float(x + rng.integers(0, 30)), float(y + rng.integers(0, 12))) for _ in range(n_points))
-
-
-@pytest.mark.parametrize("seed", range(20))
-def test_reading_order_plain_bounds_equal_numpy(seed):
-    import numpy as np
-    from eval.page_text import reading_order
-
-    rng = np.random.default_rng(seed)
-    polygons = [None if rng.random() < 0.1 else _outline(rng, int(rng.choice([4, 4, 4, 3, 6])))
-                for _ in range(int(rng.integers(0, 40)))]
-    polygons += [((0.0, 5.0), (-0.0, 5.0), (0.0, 6.0), (0.0, 6.0))]  # signed zeros tie as equals
-    assert reading_order(polygons) == _numpy_reading_order(polygons)
-
-
-@pytest.mark.parametrize("polygons", [
-    [((0, 0), (1, 0), (1, 1), (0, 1)), ((float("nan"), 0), (1, 0), (1, 1), (0, 1))],
-    [(), ((0, 0), (4, 0), (4, 1), (0, 1))], [(0, 0, 4, 0, 4, 1, 0, 1), ((1, 1), (2, 1), (2, 2), (1, 2))],
-    [((True, 0), (4, 0), (4, 1), (0, 1))], [((1e308, 0), (1e308, 0), (1e308, 1), (0, 1))],
-    [((float("inf"), 0), (-float("inf"), 0), (1, 1), (0, 1)), ((0, 0), (1, 0), (1, 1), (0, 1))],
-])
-def test_reading_order_unusual_outlines_take_the_numpy_path(polygons):
-    from eval.page_text import reading_order
-
-    assert reading_order(polygons) == _numpy_reading_order(polygons)
-
-
 def test_per_image_scores_a_column_at_a_time_equal_flat_scores():
     from eval.metrics import count_types, flat_scores, scores_per_row
 
@@ -199,7 +158,7 @@ def test_page_counts_of_batch_normalised_texts_equal_the_plain_page_counts(optio
     import random
 
     from adapters.core.schema import Item
-    from eval.page_text import page_text_and_cer_variants
+    from eval.page_text import cer_variants, page_text_counts
     from eval.protocols import page_counts, page_text_form
     from eval.text import TextOptions, normalize
     from gt.reader import Word
@@ -210,8 +169,9 @@ def test_page_counts_of_batch_normalised_texts_equal_the_plain_page_counts(optio
         care = [Word(((x, 0.0), (x + 5, 0.0), (x + 5, 4.0), (x, 4.0)), rng.choice(_TEXTS)) for x in range(0, 40, 8)]
         items = [Item(((x, 0.5), (x + 5, 0.5), (x + 5, 4.0), (x, 4.0)), rng.choice(_TEXTS)) for x in range(0, 40, 9)]
         counted = [k for k in range(len(items)) if rng.random() < 0.8]
-        page, variants = page_text_and_cer_variants([w.text for w in care], [items[i].text for i in counted],
-                                                    lambda value: normalize(value, text))
+        gt_texts, pred_texts = [w.text for w in care], [items[i].text for i in counted]
+        page = page_text_counts(gt_texts, pred_texts, lambda value: normalize(value, text))
+        variants = cer_variants(gt_texts, pred_texts, lambda value: normalize(value, text))
         given = [page_text_form(w.text, text, normalize(w.text, text)) for w in care]
         assert page_counts(care, items, counted, text) == (page, variants.flat())
         assert page_counts(care, items, counted, text, care_normalized=given) == (page, variants.flat())
