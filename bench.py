@@ -280,7 +280,8 @@ def report_command(
     from eval.inputs import read_eval_inputs
     from reports.eval_tables import check_out_dir
     from reports.html import SWEEP
-    from reports.pipeline import ReportRequest, make_report, paused_gc, summary_lines
+    from eval.workers import paused_gc
+    from reports.pipeline import ReportRequest, make_report, summary_lines
 
     check_out_dir(out)
     with paused_gc():  # millions of objects and no cycles; the plots' cycles are collected where they are made

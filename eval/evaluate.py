@@ -5,7 +5,6 @@ an image the provider never answered still counts (as an image with no predictio
 """
 from __future__ import annotations
 
-import gc
 import logging
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Mapping, Sequence
@@ -19,6 +18,7 @@ from eval.metrics import ClevalTableCounts, Counts, add_up
 from eval.page_text import CerVariantCounts, PageTextCounts
 from eval.protocols import BOTH, CLEVAL, IOU, PROTOCOLS, cleval_counts_batch, page_counts, page_text_form
 from eval.text import TextOptions, decompose_jamo, edit_distance, normalize, normalized_texts_match
+from eval.workers import paused_gc
 from gt.reader import Word
 
 log = logging.getLogger("bench")
@@ -316,16 +316,11 @@ def evaluate(
         shown = ", ".join(unknown[:5]) + (" ..." if len(unknown) > 5 else "")
         log.warning("%d image(s) have predictions but no ground truth and are ignored: %s", len(unknown), shown)
     images: list[ImageEvaluation] = []
-    collecting = gc.isenabled()
-    gc.disable()  # no cycles are made here; on a large set, full collections cost a third of the time
-    try:
+    with paused_gc():  # no cycles are made here; on a large set, full collections cost a third of the time
         for batch in _batches(stems, gt, predictions):
             images.extend(evaluate_batch(batch, options))
             if progress is not None:
                 progress(len(batch))
-    finally:
-        if collecting:
-            gc.enable()
     return Evaluation(options, images, unknown)
 
 

@@ -14,7 +14,6 @@ from typing import Callable, Sequence
 from adapters.core.atomic import staged
 from adapters.core.errors import InputError
 from eval.inputs import EvalInputs, check_predictions_match
-from eval.workers import paused_gc  # noqa: F401  (bench report pauses the collector with it)
 from reports.eval_tables import brief
 from reports.html import ReportFiles
 
