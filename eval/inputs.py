@@ -138,13 +138,18 @@ def check_predictions_match(results: ResultSet, gt: Mapping[str, Any], source: P
 
 def load_predictions(path: Path, inputs: EvalInputs, option: str = "--api_res_json ") -> ResultSet:
     """``load_results`` behind the checks above (the key check only when there is ground truth)."""
-    from adapters.providers.results import load_results
-
-    check_predictions_path(path, inputs.gt_dir, option)
-    results = load_results(path)
+    results = _checked_results(path, inputs.gt_dir, option)
     if inputs.gt_dir is not None:
         check_predictions_match(results, inputs.gt, path)
     return results
+
+
+def _checked_results(path: Path, gt_dir: Path | None, option: str) -> ResultSet:
+    """``load_results`` behind ``check_predictions_path``: what needs no gt read yet."""
+    from adapters.providers.results import load_results
+
+    check_predictions_path(path, gt_dir, option)
+    return load_results(path)
 
 
 def read_inputs_and_predictions(read_gt: Callable[[], EvalInputs], path: Path, gt_dir: Path | None,
@@ -152,14 +157,9 @@ def read_inputs_and_predictions(read_gt: Callable[[], EvalInputs], path: Path, g
     """``read_gt()`` then ``load_predictions(path, ...)``: the same values, log lines and errors,
     but the two read at once in two processes when ``eval.workers`` may fork, and otherwise the
     predictions first (their JSON document is freed before the gt is read: a lower peak)."""
-    from adapters.providers.results import load_results
     from eval.workers import run_both
 
-    def predictions() -> ResultSet:
-        check_predictions_path(path, gt_dir, option)
-        return load_results(path)
-
-    inputs, results = run_both(read_gt, predictions)
+    inputs, results = run_both(read_gt, lambda: _checked_results(path, gt_dir, option))
     if inputs.gt_dir is not None:
         check_predictions_match(results, inputs.gt, path)
     return inputs, results
